@@ -1,0 +1,66 @@
+//! Server metadata routes: `/api/v2/version`, `/api/v2/monitor/health`, `/healthz`, `/metrics`,
+//! and the JSON 404 for unknown routes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::SecondsFormat;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState};
+use crate::health::Component;
+
+/// `GET /api/v2/version`: Airflow's shape. `version` is the Airflow API version Lite speaks
+/// (clients compare it); `git_version` names the Leoflow build.
+pub async fn version() -> Json<Value> {
+    Json(json!({
+        "version": crate::AIRFLOW_COMPAT_VERSION,
+        "git_version": format!("leoflow-lite-{}", crate::VERSION),
+    }))
+}
+
+/// `GET /api/v2/monitor/health`: Airflow's shape, one entry per component.
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    let store = state.store.clone();
+    let db_ok = tokio::task::spawn_blocking(move || store.ping().is_ok())
+        .await
+        .unwrap_or(false);
+    let beat = |c: Component, field: &str| {
+        let mut v = json!({ "status": state.health.status(c) });
+        v[field] = json!(
+            state
+                .health
+                .last(c)
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, false))
+        );
+        v
+    };
+    Json(json!({
+        "metadatabase": { "status": if db_ok { "healthy" } else { "unhealthy" } },
+        "scheduler": beat(Component::Scheduler, "latest_scheduler_heartbeat"),
+        "triggerer": beat(Component::Triggerer, "latest_triggerer_heartbeat"),
+        "dag_processor": beat(Component::DagProcessor, "latest_dag_processor_heartbeat"),
+    }))
+}
+
+/// `GET /healthz`: liveness only; answers while the process serves HTTP.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// Fallback for unknown routes, as FastAPI answers them.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found")
+}

@@ -1,0 +1,120 @@
+//! The HTTP surface: Airflow's REST API under `/api/v2`, liveness and metrics.
+//!
+//! [`app`] builds the whole `Router` from an [`AppState`] (this file lists every route);
+//! [`serve`] runs it on an already-bound listener until a shutdown future resolves. Handlers
+//! live in one file per capability and answer errors as [`ApiError`].
+//!
+//! **Invariant:** only this module knows about HTTP and the API's JSON shapes; it reaches the
+//! rest of the system through the handles in `AppState`.
+
+mod error;
+mod meta;
+mod middleware;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use middleware::HostPolicy;
+
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::health::Heartbeats;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::xcom::XcomStore;
+
+/// Largest request body accepted (413 beyond).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Longest a handler may take to start answering (408 beyond); streams are not cut.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Handles shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub xcom: XcomStore,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Heartbeats>,
+    pub events: EventBus,
+}
+
+/// The complete router: every route, then the cross-cutting layers.
+pub fn app(state: AppState) -> Router {
+    let hosts = Arc::new(HostPolicy::new(
+        state.config.host,
+        &state.config.allowed_hosts,
+    ));
+    let api = Router::new()
+        .route("/version", get(meta::version))
+        .route("/monitor/health", get(meta::health));
+    Router::new()
+        .nest("/api/v2", api)
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .fallback(meta::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::record_metrics,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|m| m.as_str().to_owned());
+                    tracing::debug_span!("http", method = %req.method(), uri = %req.uri(), route)
+                }))
+                .layer(axum::middleware::from_fn_with_state(
+                    hosts,
+                    middleware::host_guard,
+                ))
+                .layer(CompressionLayer::new().gzip(true))
+                .layer(axum::middleware::from_fn(middleware::json_errors))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then gives in-flight requests up to
+/// `grace` to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (fired_tx, mut fired_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = fired_tx.send(true);
+    });
+    let deadline = async move {
+        let _ = fired_rx.wait_for(|f| *f).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server => r,
+        _ = deadline => {
+            tracing::warn!("in-flight requests did not finish within {grace:?}; closing them");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The command line: clap definitions (pure parsing, no IO), then one function per command.
+//!
+//! `main` is the only place that turns an error into an exit code: 0 success, 1 failure
+//! (message on stderr), 2 usage error (clap's own).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config, Layer};
+use crate::home::Home;
+
+const ROOT_EXAMPLES: &str = "\
+Examples:
+  leoflow lite examples/dags          Run Lite on a DAG folder (UI at http://127.0.0.1:8088)
+  leoflow doctor                      Check this machine can run Lite
+  leoflow db check                    Show the metadata schema version
+  leoflow --home /tmp/lf lite dags    Use another state directory
+
+Settings come from flags, then LEOFLOW_* environment variables, then HOME/leoflow.toml.";
+
+/// Leoflow Lite: run Apache Airflow 3 DAGs on a laptop from one binary.
+#[derive(Debug, Parser)]
+#[command(name = "leoflow", version, about, after_help = ROOT_EXAMPLES)]
+pub struct Cli {
+    /// State directory (database, XCom, logs, runtime) [env: LEOFLOW_HOME] [default: ~/.leoflow]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Log format: text or json [env: LEOFLOW_LOG_FORMAT]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    /// Log level (error, warn, info, debug, trace) or a full filter directive [env: LEOFLOW_LOG_LEVEL, RUST_LOG]
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the whole Lite server: scheduler, executor, API and UI in one process
+    #[command(after_help = "\
+Examples:
+  leoflow lite                        Serve ./dags on http://127.0.0.1:8088
+  leoflow lite examples/dags --port 9000
+  leoflow lite --print-config         Show the effective settings and where each came from
+  LEOFLOW_PYTHON=.venv/bin/python leoflow lite dags
+
+Stop with Ctrl+C or SIGTERM: in-flight requests finish, XCom is flushed, SQLite checkpointed.")]
+    Lite(LiteArgs),
+
+    /// Print the Leoflow version and the Airflow API version it speaks
+    #[command(after_help = "Examples:\n  leoflow version\n  leoflow version --json")]
+    Version {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Check that this machine can run Lite (python3, home, port, Docker) and say how to fix it
+    #[command(after_help = "\
+Examples:
+  leoflow doctor
+  leoflow doctor --port 9000 --python /opt/venv/bin/python
+
+Exits 1 when a blocker is found; each failing check prints its fix.")]
+    Doctor(ServerArgs),
+
+    /// Manage the metadata database schema
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  leoflow db check                    Show the schema version and pending migrations
+  leoflow db migrate                  Apply pending migrations
+  leoflow db reset --yes              Delete all metadata, XCom and logs of this home"
+    )]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations (the server also does this on start)
+    #[command(after_help = "Example:\n  leoflow --home ~/.leoflow db migrate")]
+    Migrate,
+    /// Print the schema version and pending migrations; exit 1 if the file is from a newer binary
+    #[command(after_help = "Example:\n  leoflow db check")]
+    Check,
+    /// Delete the metadata database, XCom and logs of this home (asks first unless --yes)
+    #[command(after_help = "Examples:\n  leoflow db reset\n  leoflow db reset --yes")]
+    Reset {
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+/// Settings shared by the server and `doctor`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ServerArgs {
+    /// DAG folder to serve [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+    #[arg(value_name = "DAGS_DIR")]
+    pub dags_dir: Option<PathBuf>,
+
+    /// Address to bind [env: LEOFLOW_HOST] [default: 127.0.0.1]
+    #[arg(long)]
+    pub host: Option<String>,
+
+    /// Port to bind; 0 picks a free one [env: LEOFLOW_PORT] [default: 8088]
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// Python interpreter for DAG files and tasks [env: LEOFLOW_PYTHON] [default: python3]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+
+    /// Task executor: subprocess or docker [env: LEOFLOW_EXECUTOR] [default: subprocess]
+    #[arg(long)]
+    pub executor: Option<String>,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct LiteArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// Maximum task instances running at once [env: LEOFLOW_PARALLELISM] [default: 32]
+    #[arg(long)]
+    pub parallelism: Option<u32>,
+
+    /// Serve without authentication (allowed only on a loopback address) [env: LEOFLOW_NO_AUTH]
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// Print the effective configuration (secrets masked) and exit
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+impl Cli {
+    fn flag_layer(&self, server: Option<&ServerArgs>, lite: Option<&LiteArgs>) -> Layer {
+        let s = server.cloned().unwrap_or_default();
+        Layer {
+            host: s.host,
+            port: s.port,
+            dags_folder: s.dags_dir,
+            python: s.python,
+            executor: s.executor,
+            log_format: self.log_format.clone(),
+            log_level: self.log_level.clone(),
+            parallelism: lite.and_then(|l| l.parallelism),
+            no_auth: lite.and_then(|l| l.no_auth.then_some(true)),
+            ..Layer::default()
+        }
+    }
+
+    /// Stage two: flags + environment + `leoflow.toml` into a `Config`.
+    fn config(
+        &self,
+        server: Option<&ServerArgs>,
+        lite: Option<&LiteArgs>,
+    ) -> anyhow::Result<Config> {
+        let env = |k: &str| std::env::var(k).ok();
+        let home = match &self.home {
+            Some(h) => h.clone(),
+            None => config::default_home(&env)?,
+        };
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        Ok(Config::resolve(
+            home,
+            &self.flag_layer(server, lite),
+            &Layer::from_env(&env)?,
+            &cwd,
+        )?)
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Version { json } => {
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::json!({"version": crate::VERSION, "airflow_api_version": crate::AIRFLOW_COMPAT_VERSION})
+                );
+            } else {
+                println!(
+                    "leoflow {} (Airflow {} API and DAG authoring)",
+                    crate::VERSION,
+                    crate::AIRFLOW_COMPAT_VERSION
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lite(args) => {
+            let config = cli.config(Some(&args.server), Some(args))?;
+            if args.print_config {
+                print!("{}", config.render());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let forced = cli.log_level.is_some();
+            crate::logging::init(config.log_format, &config.log_level, forced);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .max_blocking_threads(32)
+                .thread_name("leoflow")
+                .build()
+                .context("cannot start the async runtime")?;
+            rt.block_on(crate::lite::run(config))?;
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor(args) => {
+            let config = cli.config(Some(args), None)?;
+            let path = std::env::var("PATH").ok();
+            let checks = crate::doctor::run(&config, path.as_deref());
+            let (text, ok) = crate::doctor::render(&checks);
+            print!("{text}");
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Db(cmd) => {
+            let config = cli.config(None, None)?;
+            db(cmd, &config)
+        }
+    }
+}
+
+fn db(cmd: &DbCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let home = Home::new(&config.home);
+    let path = home.db_path();
+    match cmd {
+        DbCommand::Check => {
+            let s = crate::store::migrate_status(&path)?;
+            let latest = crate::store::latest_version();
+            println!("database:        {}", path.display());
+            println!("schema version:  {}", s.current);
+            println!("binary knows:    {latest}");
+            if s.current > latest {
+                println!(
+                    "status:          written by a newer Leoflow; this binary will refuse it (upgrade leoflow)"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            if s.pending.is_empty() {
+                println!("pending:         none");
+            } else {
+                println!("pending:");
+                for m in &s.pending {
+                    println!("  {:04}  {}", m.version, m.name);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Migrate => {
+            home.create()?;
+            let before = crate::store::migrate_status(&path)?;
+            crate::store::Store::open(&path)?;
+            if before.pending.is_empty() {
+                println!(
+                    "{}: already at schema version {}",
+                    path.display(),
+                    before.current
+                );
+            } else {
+                for m in &before.pending {
+                    println!("applied {:04}  {}", m.version, m.name);
+                }
+                println!(
+                    "{}: now at schema version {}",
+                    path.display(),
+                    crate::store::latest_version()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Reset { yes } => {
+            if let Some(pid) = home.is_locked() {
+                bail!(
+                    "a Leoflow server (PID {pid}) is running on {}; stop it before resetting",
+                    config.home.display()
+                );
+            }
+            if !yes {
+                eprint!(
+                    "This deletes every DAG run, task instance, variable, connection, XCom and log in {}.\nType 'yes' to continue: ",
+                    config.home.display()
+                );
+                let _ = std::io::stderr().flush();
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer)?;
+                if answer.trim() != "yes" {
+                    eprintln!("aborted; nothing was deleted");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            let _lock = if home.root().exists() {
+                Some(home.lock()?)
+            } else {
+                None
+            };
+            for suffix in ["", "-wal", "-shm"] {
+                let p = PathBuf::from(format!("{}{suffix}", path.display()));
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot delete {}", p.display()));
+                    }
+                }
+            }
+            for dir in [home.xcom_dir(), home.logs_dir()] {
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot delete {}", dir.display()));
+                    }
+                }
+            }
+            home.create()?;
+            crate::store::Store::open(&path)?;
+            println!(
+                "reset {}: empty database at schema version {}",
+                config.home.display(),
+                crate::store::latest_version()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples_in_its_help() {
+        let mut root = Cli::command();
+        root.build();
+        fn walk(cmd: &clap::Command, path: &str) {
+            let help = cmd
+                .get_after_help()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            assert!(help.contains("Example"), "`{path}` --help has no examples");
+            assert!(cmd.get_about().is_some(), "`{path}` has no description");
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&root, "leoflow");
+    }
+}

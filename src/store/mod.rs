@@ -1,0 +1,312 @@
+//! The metadata store: one SQLite file (`leoflow.db`) opened in WAL mode, its embedded
+//! migrations, and the connections the rest of the process borrows.
+//!
+//! `Store` hands out one writer connection (serialised behind a mutex, so every write is one
+//! short transaction) and a small pool of reader connections, which WAL lets run beside the
+//! writer. Callers on the async runtime use [`Store::read`] / [`Store::write`], which run the
+//! closure on tokio's blocking pool.
+//!
+//! **Invariant:** only this module opens SQLite. A database written by a newer binary (its
+//! `user_version` above what we know) is refused before anything writes to it, so the file
+//! stays byte-identical.
+
+mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction};
+
+pub use migrate::{
+    MIGRATIONS, Migration, Status as MigrationStatus, latest as latest_version,
+    status as migrate_status,
+};
+
+/// Errors from the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite error on {path}: {err}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        err: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} has schema version {found}, but this leoflow {binary} knows versions up to {known}: it was written by a newer Leoflow. Upgrade leoflow, or use another --home. The file was left untouched."
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+        binary: &'static str,
+    },
+    #[error(
+        "SQLite refused WAL mode for {path} (journal_mode answered {answer:?}); the home must be on a local disk"
+    )]
+    NotWal { path: PathBuf, answer: String },
+    #[error("migration {version} ({name}) failed on {path}: {err}")]
+    Migration {
+        path: PathBuf,
+        version: i64,
+        name: &'static str,
+        #[source]
+        err: rusqlite::Error,
+    },
+    #[error("the metadata store is shutting down")]
+    Closed,
+}
+
+/// Shorthand for results from this module.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the metadata database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+/// How many reader connections are kept open.
+const READERS: usize = 4;
+
+impl Store {
+    /// Opens (creating if missing) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store> {
+        let status = migrate::status(path)?;
+        if status.current > migrate::latest() {
+            return Err(StoreError::NewerSchema {
+                path: path.to_path_buf(),
+                found: status.current,
+                known: migrate::latest(),
+                binary: crate::VERSION,
+            });
+        }
+        let mut writer = connect(path)?;
+        migrate::apply(path, &mut writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(connect(path)?);
+        }
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(readers),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in one write transaction (committed when `f` returns `Ok`).
+    pub fn write_sync<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection.
+    pub fn read_sync<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => connect(&self.inner.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// [`Store::read_sync`] on tokio's blocking pool.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.read_sync(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// [`Store::write_sync`] on tokio's blocking pool.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.write_sync(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// A cheap liveness probe for health checks.
+    pub fn ping(&self) -> Result<()> {
+        self.read_sync(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(|e| self.err(e))
+        })
+    }
+
+    /// Folds the WAL back into the main file; called on clean shutdown.
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Wraps a rusqlite error with this database's path.
+    pub fn err(&self, err: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.inner.path.clone(),
+            err,
+        }
+    }
+}
+
+/// Opens one connection with the per-connection pragmas, checking that WAL took.
+fn connect(path: &Path) -> Result<Connection> {
+    let e = |err| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        err,
+    };
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(e)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(e)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(e)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NotWal {
+            path: path.to_path_buf(),
+            answer: mode,
+        });
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+    )
+    .map_err(e)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Opens the file read-only, without creating it; `None` when it does not exist.
+fn connect_read_only(path: &Path) -> Result<Option<Connection>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map(Some)
+    .map_err(|err| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        err,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_twice_migrates_once_and_uses_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leoflow.db");
+        let s = Store::open(&path).unwrap();
+        let mode: String = s
+            .read_sync(|c| {
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                    .map_err(|e| s.err(e))
+            })
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        let n: i64 = s
+            .read_sync(|c| {
+                c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+                    .map_err(|e| s.err(e))
+            })
+            .unwrap();
+        assert_eq!(n, MIGRATIONS.len() as i64);
+        assert_eq!(migrate::status(&path).unwrap().pending.len(), 0);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leoflow.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE TABLE future(x); PRAGMA user_version = 999;")
+                .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NewerSchema { found: 999, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer Leoflow"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(!dir.path().join("leoflow.db-wal").exists());
+    }
+
+    #[test]
+    fn write_rolls_back_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("x.db")).unwrap();
+        let r: Result<()> = s.write_sync(|tx| {
+            tx.execute("INSERT INTO meta(key, value) VALUES ('a', 'b')", [])
+                .map_err(|e| s.err(e))?;
+            Err(StoreError::Closed)
+        });
+        assert!(r.is_err());
+        let n: i64 = s
+            .read_sync(|c| {
+                c.query_row("SELECT COUNT(*) FROM meta WHERE key='a'", [], |r| r.get(0))
+                    .map_err(|e| s.err(e))
+            })
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}

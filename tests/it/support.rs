@@ -1,0 +1,204 @@
+//! Helpers shared by the integration tests: start the real binary, talk HTTP to it, and on
+//! failure show what it printed.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_leoflow"))
+}
+
+/// A `leoflow` command with a clean environment: only PATH, HOME and LEOFLOW_HOME.
+pub fn leoflow(home: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("LEOFLOW_HOME", home)
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs a command to completion: (exit code, stdout, stderr).
+pub fn run(mut cmd: Command) -> (i32, String, String) {
+    let out = cmd.output().expect("running leoflow");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A running `leoflow lite` server, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    #[allow(dead_code)]
+    pub home: PathBuf,
+    pub output: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `leoflow lite` on `home` with `--port 0` and waits for its banner.
+    pub fn start(home: &Path, extra: &[&str]) -> Server {
+        Self::start_with(leoflow(home), home, extra)
+    }
+
+    pub fn start_with(mut cmd: Command, home: &Path, extra: &[&str]) -> Server {
+        cmd.args(["lite", "--port", "0"]).args(extra);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawning leoflow lite");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let out2 = output.clone();
+        let r1 = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.trim().strip_prefix("UI") {
+                    let _ = tx.send(url.trim().trim_end_matches('/').to_string());
+                }
+                out2.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let out3 = output.clone();
+        let r2 = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out3.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "leoflow lite did not print its banner within 20 s; output:\n{}",
+                    output.lock().unwrap()
+                );
+            }
+        };
+        Server {
+            child,
+            base,
+            home: home.to_path_buf(),
+            output,
+            readers: vec![r1, r2],
+        }
+    }
+
+    /// Everything the server printed so far (stdout and stderr).
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a signal and waits (bounded) for the exit code.
+    pub fn stop(mut self, signal: i32) -> (i32, Duration) {
+        let started = Instant::now();
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
+                return (status.code().unwrap_or(-1), started.elapsed());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "server did not exit within 10 s of signal {signal}; output:\n{}",
+                    self.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client with short timeouts.
+pub fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// GET `url` and parse JSON: (status, body).
+pub fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let r = http()
+        .get(url)
+        .send()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = r.status().as_u16();
+    let text = r.text().unwrap();
+    let v =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"));
+    (status, v)
+}
+
+/// The JSON type name of a value, for shape comparisons.
+pub fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Reads an Airflow sample from `../shared/reference/airflow-3.2/samples/NAME`: the body after
+/// the `//` header lines.
+pub fn airflow_sample(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/airflow")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Asserts `actual` has every key of `expected` with the same JSON kind, recursively into
+/// objects (a `null` on either side matches any kind: Airflow's fields are nullable).
+pub fn assert_same_shape(expected: &serde_json::Value, actual: &serde_json::Value, at: &str) {
+    match (expected, actual) {
+        (serde_json::Value::Object(e), serde_json::Value::Object(a)) => {
+            for (k, ev) in e {
+                let av = a
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}: missing key {k:?} in {actual}"));
+                assert_same_shape(ev, av, &format!("{at}.{k}"));
+            }
+        }
+        (serde_json::Value::Null, _) | (_, serde_json::Value::Null) => {}
+        (e, a) => assert_eq!(kind(e), kind(a), "{at}: expected {e}, got {a}"),
+    }
+}
