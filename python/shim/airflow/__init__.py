@@ -1,0 +1,31 @@
+"""Leoflow Lite's structural shim of Apache Airflow 3 (authoring API only).
+
+``from airflow import DAG`` works; unknown ``airflow.*`` modules give a clear ImportError.
+"""
+import importlib as _importlib
+
+from leoflow_rt.unsupported import install as _install
+
+__version__ = "3.2.0"
+_install()
+
+_LAZY = {
+    "DAG": "airflow.sdk.definitions.dag",
+    "Asset": "airflow.sdk.definitions.asset",
+    "Dataset": "airflow.sdk.definitions.asset",
+    "XComArg": "airflow.sdk.definitions.xcom_arg",
+    "AirflowException": "airflow.sdk.exceptions",
+}
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        if name.startswith("__") or name in ("sdk", "providers"):
+            raise AttributeError("module 'airflow' has no attribute %r" % name)
+        from leoflow_rt.unsupported import unsupported
+
+        raise unsupported("airflow.%s" % name, name="airflow")
+    value = getattr(_importlib.import_module(mod), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,35 @@
+"""``TimeDeltaSensor`` (wait until data interval end / logical date + delta), ``WaitSensor``."""
+from airflow.sdk.bases.sensor import BaseSensorOperator
+from leoflow_rt.unsupported import module_getattr
+
+
+class TimeDeltaSensor(BaseSensorOperator):
+    _lf_kind = "time_delta_sensor"
+    _lf_args = BaseSensorOperator._lf_args + ("delta", "deferrable")
+
+    def __init__(self, *, delta, deferrable=False, end_from_trigger=False, **kwargs):
+        super().__init__(**kwargs)
+        self.delta = delta
+        self.deferrable = deferrable
+        self.end_from_trigger = end_from_trigger
+
+
+class TimeDeltaSensorAsync(TimeDeltaSensor):
+    def __init__(self, *, deferrable=True, **kwargs):
+        super().__init__(deferrable=deferrable, **kwargs)
+
+
+class WaitSensor(BaseSensorOperator):
+    _lf_args = BaseSensorOperator._lf_args + ("time_to_wait", "deferrable")
+
+    def __init__(self, *, time_to_wait, deferrable=False, **kwargs):
+        super().__init__(**kwargs)
+        import datetime
+
+        if not isinstance(time_to_wait, datetime.timedelta):
+            time_to_wait = datetime.timedelta(minutes=time_to_wait)
+        self.time_to_wait = time_to_wait
+        self.deferrable = deferrable
+
+
+__getattr__ = module_getattr(__name__)

@@ -1,0 +1,5 @@
+class BaseOperatorLink:
+    name = ""
+
+    def get_link(self, operator, *, ti_key):
+        raise NotImplementedError

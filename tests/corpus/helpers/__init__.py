@@ -1,0 +1,1 @@
+"""Shared helpers imported by corpus DAG files (not DAG files themselves)."""
