@@ -123,6 +123,122 @@ fn startup() {
     );
 }
 
+fn python() -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    leoflow::python::resolve(Path::new("python3"), Some(&path))
+        .expect("python3")
+        .executable
+}
+
+/// Writes `n` DAG files (a TaskFlow ETL with 5 tasks each) into `dir`.
+fn write_dag_files(dir: &Path, n: usize) {
+    const TEMPLATE: &str = r#"import pendulum
+from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG("bench_N", schedule="@daily", start_date=pendulum.datetime(2025, 1, 1), tags=["bench"]):
+    @task
+    def extract():
+        return [1, 2, 3]
+
+    @task
+    def transform(xs):
+        return sum(xs)
+
+    @task
+    def load(total):
+        print(total)
+
+    done = BashOperator(task_id="done", bash_command="echo N")
+    start = BashOperator(task_id="start", bash_command="true")
+    start >> load(transform(extract())) >> done
+"#;
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("dag_{i:03}.py")),
+            TEMPLATE.replace("N", &format!("{i:03}")),
+        )
+        .unwrap();
+    }
+}
+
+/// Parse time per file (cold interpreter and warm worker) and for a folder of 200 files.
+fn parse() {
+    use leoflow::dag::{
+        self,
+        parser::{ParserConfig, ParserPool},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dags = dir.path().join("dags");
+    std::fs::create_dir_all(&dags).unwrap();
+    write_dag_files(&dags, 200);
+    let runtime = dag::runtime::ensure(&dir.path().join("runtime")).unwrap();
+    let cfg = ParserConfig {
+        python: python(),
+        runtime,
+        dags_folder: dags.clone(),
+        timeout: Duration::from_secs(30),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let file = dags.join("dag_000.py");
+
+    // Cold: a fresh worker (interpreter start + shim import) for each parse.
+    let mut cold = Vec::new();
+    for _ in 0..10 {
+        let pool = ParserPool::new(cfg.clone(), 1);
+        let t0 = Instant::now();
+        let r = rt.block_on(pool.parse(&file));
+        cold.push(t0.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(r.dags.len(), 1, "{:?}", r.import_errors);
+        rt.block_on(pool.shutdown());
+    }
+    // Warm: the same worker parses again and again (a fork per parse).
+    let pool = ParserPool::new(cfg.clone(), 1);
+    rt.block_on(pool.warm_up());
+    rt.block_on(pool.parse(&file));
+    let mut warm = Vec::new();
+    for _ in 0..50 {
+        let t0 = Instant::now();
+        rt.block_on(pool.parse(&file));
+        warm.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    rt.block_on(pool.shutdown());
+    // A folder of 200 files on a pool of 2 workers, worker start-up included.
+    let mut folder = Vec::new();
+    for _ in 0..3 {
+        let pool = ParserPool::new(cfg.clone(), 2);
+        let t0 = Instant::now();
+        let results = rt.block_on(dag::load_path(&pool, &dags));
+        folder.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let n: usize = results.iter().map(|r| r.dags.len()).sum();
+        assert_eq!(n, 200);
+        rt.block_on(pool.shutdown());
+    }
+    for v in [&mut cold, &mut warm, &mut folder] {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    }
+    println!("parse: one 5-task DAG file");
+    println!(
+        "  cold (new interpreter + shim): median {:.1} ms  p95 {:.1} ms",
+        percentile(&cold, 0.5),
+        percentile(&cold, 0.95)
+    );
+    println!(
+        "  warm (forked from a warm worker): median {:.1} ms  p95 {:.1} ms",
+        percentile(&warm, 0.5),
+        percentile(&warm, 0.95)
+    );
+    println!(
+        "  folder of 200 files, 2 workers: median {:.0} ms  ({:.1} ms/file)",
+        percentile(&folder, 0.5),
+        percentile(&folder, 0.5) / 200.0
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -131,5 +247,8 @@ fn main() {
     let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     if want("startup") {
         startup();
+    }
+    if want("parse") {
+        parse();
     }
 }

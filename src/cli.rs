@@ -72,6 +72,42 @@ Examples:
 Exits 1 when a blocker is found; each failing check prints its fix.")]
     Doctor(ServerArgs),
 
+    /// Compile a DAG file or Leoflow project to a Pro dag.json (validated against the schema)
+    #[command(after_help = "\
+Examples:
+  leoflow compile examples/dags/leoflow_project -o dag.json
+  leoflow compile dags/etl.py --dag-id etl --image registry.local/etl:1.4 --dag-version 1.4
+
+A feature Pro cannot run (mapping, branching, sensors, other trigger rules...) is an error
+naming the task and the feature; nothing is dropped silently.")]
+    Compile(CompileArgs),
+
+    /// Parse DAG files and report every import error and validation problem (exit 1 on any)
+    #[command(after_help = "\
+Examples:
+  leoflow validate dags/
+  leoflow validate dags/etl.py --json")]
+    Validate {
+        /// A DAG file, a DAG folder or a Leoflow project folder
+        path: PathBuf,
+        /// Print the full parse results as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        py: PyArgs,
+    },
+
+    /// Inspect the DAGs of a folder without a server
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  leoflow dags list examples/dags
+  leoflow dags show etl_xcom --dags-folder examples/dags
+  leoflow dags graph etl_xcom --dags-folder examples/dags --format dot | dot -Tsvg > etl.svg"
+    )]
+    Dags(DagsCommand),
+
     /// Manage the metadata database schema
     #[command(
         subcommand,
@@ -99,6 +135,84 @@ pub enum DbCommand {
         #[arg(long, short)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DagsCommand {
+    /// List the DAGs of a folder (import errors go to stderr)
+    #[command(
+        after_help = "Examples:\n  leoflow dags list\n  leoflow dags list examples/dags --json"
+    )]
+    List {
+        /// DAG folder [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+        dags_dir: Option<PathBuf>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        py: PyArgs,
+    },
+    /// Show one DAG: attributes and tasks
+    #[command(
+        after_help = "Examples:\n  leoflow dags show etl_xcom --dags-folder examples/dags\n  leoflow dags show etl_xcom --json"
+    )]
+    Show {
+        dag_id: String,
+        /// DAG folder [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+        #[arg(long, value_name = "DIR")]
+        dags_folder: Option<PathBuf>,
+        /// Print the full DAG model as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        py: PyArgs,
+    },
+    /// Print a DAG's task graph as a tree or as Graphviz dot
+    #[command(
+        after_help = "Examples:\n  leoflow dags graph etl_xcom --dags-folder examples/dags\n  leoflow dags graph etl_xcom --format dot"
+    )]
+    Graph {
+        dag_id: String,
+        /// DAG folder [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+        #[arg(long, value_name = "DIR")]
+        dags_folder: Option<PathBuf>,
+        /// tree or dot
+        #[arg(long, default_value = "tree", value_parser = ["tree", "dot"])]
+        format: String,
+        #[command(flatten)]
+        py: PyArgs,
+    },
+}
+
+/// How DAG files are parsed by CLI commands.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PyArgs {
+    /// Python interpreter for DAG files [env: LEOFLOW_PYTHON] [default: python3]
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Seconds a DAG file may take to import [env: LEOFLOW_PARSE_TIMEOUT] [default: 30]
+    #[arg(long, value_name = "SECONDS")]
+    pub parse_timeout: Option<u64>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompileArgs {
+    /// A DAG file or a Leoflow project folder (with leoflow.yaml)
+    pub path: PathBuf,
+    /// Write dag.json here instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Container image reference [default: <dag_id>:<dag_version>]
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Version label [default: sha-<content hash>]
+    #[arg(long, value_name = "V")]
+    pub dag_version: Option<String>,
+    /// Which DAG, when the file defines several
+    #[arg(long)]
+    pub dag_id: Option<String>,
+    #[command(flatten)]
+    pub py: PyArgs,
 }
 
 /// Settings shared by the server and `doctor`.
@@ -158,6 +272,21 @@ impl Cli {
             no_auth: lite.and_then(|l| l.no_auth.then_some(true)),
             ..Layer::default()
         }
+    }
+
+    /// Configuration for commands that parse DAG files.
+    fn py_config(&self, py: &PyArgs, dags_folder: Option<PathBuf>) -> anyhow::Result<Config> {
+        let server = ServerArgs {
+            dags_dir: dags_folder,
+            python: py.python.clone(),
+            ..ServerArgs::default()
+        };
+        let mut c = self.config(Some(&server), None)?;
+        if let Some(t) = py.parse_timeout {
+            c.parse_timeout = t;
+        }
+        crate::logging::init(c.log_format, &c.log_level, self.log_level.is_some());
+        Ok(c)
     }
 
     /// Stage two: flags + environment + `leoflow.toml` into a `Config`.
@@ -240,6 +369,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Compile(args) => {
+            let config = cli.py_config(&args.py, None)?;
+            crate::authoring::compile(&config, args)
+        }
+        Command::Validate { path, json, py } => {
+            let config = cli.py_config(py, None)?;
+            crate::authoring::validate(&config, path, *json)
+        }
+        Command::Dags(cmd) => match cmd {
+            DagsCommand::List { dags_dir, json, py } => {
+                let config = cli.py_config(py, dags_dir.clone())?;
+                crate::authoring::list(&config, *json)
+            }
+            DagsCommand::Show {
+                dag_id,
+                dags_folder,
+                json,
+                py,
+            } => {
+                let config = cli.py_config(py, dags_folder.clone())?;
+                crate::authoring::show(&config, dag_id, *json)
+            }
+            DagsCommand::Graph {
+                dag_id,
+                dags_folder,
+                format,
+                py,
+            } => {
+                let config = cli.py_config(py, dags_folder.clone())?;
+                crate::authoring::graph(&config, dag_id, format)
+            }
+        },
         Command::Db(cmd) => {
             let config = cli.config(None, None)?;
             db(cmd, &config)

@@ -4,8 +4,10 @@
 //! file becomes a finished task, and the invariants each module keeps.
 
 pub mod api;
+pub mod authoring;
 pub mod cli;
 pub mod config;
+pub mod dag;
 pub mod doctor;
 pub mod events;
 pub mod health;

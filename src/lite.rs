@@ -27,6 +27,8 @@ const GRACE: Duration = Duration::from_secs(3);
 /// Runs the Lite server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
+    // Install the handlers first: a signal that arrives while starting must still stop cleanly.
+    let shutdown = shutdown_signal()?;
     if !config.is_loopback() && config.no_auth {
         bail!(
             "refusing to serve {} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1 or ::1). Drop --no-auth, or bind --host 127.0.0.1",
@@ -59,7 +61,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     print_banner(&config, addr, started.elapsed());
 
-    api::serve(listener, api::app(state), shutdown_signal(), GRACE).await?;
+    api::serve(listener, api::app(state), shutdown, GRACE).await?;
 
     tracing::info!("stopping: flushing XCom and checkpointing the metadata database");
     if let Err(e) = xcom.flush() {
@@ -92,13 +94,15 @@ fn print_banner(config: &Config, addr: SocketAddr, took: Duration) {
     let _ = out.flush();
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Installs SIGINT/SIGTERM handlers now; the future resolves on the first of them.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+    })
 }

@@ -1,5 +1,6 @@
 //! Integration tests: the real `leoflow` binary on a temp home and a free port, driven over
 //! real HTTP on loopback. One test target, one module per area.
 
+mod authoring;
 mod foundation;
 mod support;

@@ -59,10 +59,10 @@ impl Server {
         let out2 = output.clone();
         let r1 = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                out2.lock().unwrap().push_str(&format!("{line}\n"));
                 if let Some(url) = line.trim().strip_prefix("UI") {
                     let _ = tx.send(url.trim().trim_end_matches('/').to_string());
                 }
-                out2.lock().unwrap().push_str(&format!("{line}\n"));
             }
         });
         let mut stderr = child.stderr.take().unwrap();

@@ -1,0 +1,297 @@
+//! The DAG model Lite keeps: exactly what the Python shim reports (see `python/PROTOCOL.md`),
+//! deserialised into typed fields for what Rust uses, with every other key preserved in
+//! `extra` so nothing the shim reports is dropped on the way to the store or the API.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One file's parse result.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ParseResult {
+    pub file: String,
+    #[serde(default)]
+    pub dags: Vec<Dag>,
+    #[serde(default)]
+    pub import_errors: Vec<ImportError>,
+    #[serde(default)]
+    pub duration_ms: f64,
+}
+
+/// Why a file could not be loaded: Airflow's import error, with `file:line` and traceback.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportError {
+    pub filename: String,
+    #[serde(default)]
+    pub lineno: Option<u32>,
+    pub message: String,
+    #[serde(default)]
+    pub traceback: String,
+}
+
+impl ImportError {
+    /// An error raised on the Rust side (validation, overlay) for `filename`.
+    pub fn new(
+        filename: impl Into<String>,
+        lineno: Option<u32>,
+        message: impl Into<String>,
+    ) -> Self {
+        let message = message.into();
+        ImportError {
+            filename: filename.into(),
+            lineno,
+            traceback: message.clone(),
+            message,
+        }
+    }
+
+    /// `file:line: message`, as printed by the CLI.
+    pub fn display(&self) -> String {
+        match self.lineno {
+            Some(l) => format!("{}:{}: {}", self.filename, l, self.message),
+            None => format!("{}: {}", self.filename, self.message),
+        }
+    }
+}
+
+/// A DAG's schedule, as the shim reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    Cron {
+        expr: String,
+        #[serde(default = "utc")]
+        timezone: String,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    },
+    Delta {
+        seconds: f64,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    },
+    Once,
+    Continuous,
+    Assets {
+        #[serde(default)]
+        uris: Vec<String>,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    },
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// A DAG as parsed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Dag {
+    pub dag_id: String,
+    pub fileloc: String,
+    #[serde(default)]
+    pub lineno: Option<u32>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub doc_md: Option<String>,
+    #[serde(default = "airflow")]
+    pub owner: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
+    #[serde(default)]
+    pub timetable_summary: Option<String>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default = "utc")]
+    pub timezone: String,
+    #[serde(default)]
+    pub catchup: bool,
+    #[serde(default = "sixteen")]
+    pub max_active_runs: u32,
+    #[serde(default = "sixteen")]
+    pub max_active_tasks: u32,
+    #[serde(default)]
+    pub max_consecutive_failed_dag_runs: u32,
+    #[serde(default)]
+    pub dagrun_timeout: Option<f64>,
+    #[serde(default)]
+    pub is_paused_upon_creation: Option<bool>,
+    #[serde(default)]
+    pub render_template_as_native_obj: bool,
+    #[serde(default)]
+    pub default_args: Map<String, Value>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub task_groups: Vec<Value>,
+    pub tasks: Vec<Task>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn airflow() -> String {
+    "airflow".into()
+}
+fn sixteen() -> u32 {
+    16
+}
+fn one() -> u32 {
+    1
+}
+fn all_success() -> String {
+    "all_success".into()
+}
+fn default_pool() -> String {
+    "default_pool".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// A task as parsed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Task {
+    pub task_id: String,
+    pub operator: String,
+    pub kind: String,
+    #[serde(default)]
+    pub task_group: Option<String>,
+    #[serde(default)]
+    pub lineno: Option<u32>,
+    #[serde(default)]
+    pub upstream: Vec<String>,
+    #[serde(default)]
+    pub edge_labels: BTreeMap<String, String>,
+    #[serde(default = "all_success")]
+    pub trigger_rule: String,
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default)]
+    pub retry_delay: f64,
+    #[serde(default)]
+    pub retry_exponential_backoff: bool,
+    #[serde(default)]
+    pub max_retry_delay: Option<f64>,
+    #[serde(default)]
+    pub execution_timeout: Option<f64>,
+    #[serde(default = "default_pool")]
+    pub pool: String,
+    #[serde(default = "one")]
+    pub pool_slots: u32,
+    #[serde(default = "one_i")]
+    pub priority_weight: i64,
+    #[serde(default = "airflow")]
+    pub owner: String,
+    #[serde(default = "yes")]
+    pub do_xcom_push: bool,
+    #[serde(default)]
+    pub multiple_outputs: bool,
+    #[serde(default)]
+    pub doc_md: Option<String>,
+    #[serde(default)]
+    pub template_fields: Vec<String>,
+    #[serde(default)]
+    pub args: Map<String, Value>,
+    #[serde(default)]
+    pub mapped: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn one_i() -> i64 {
+    1
+}
+
+/// Every trigger rule of Airflow 3.
+pub const TRIGGER_RULES: &[&str] = &[
+    "all_success",
+    "all_failed",
+    "all_done",
+    "all_done_setup_success",
+    "one_success",
+    "one_failed",
+    "one_done",
+    "none_failed",
+    "none_failed_min_one_success",
+    "none_skipped",
+    "always",
+    "all_skipped",
+    "all_done_min_one_success",
+];
+
+impl Dag {
+    /// The task with this id.
+    pub fn task(&self, task_id: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.task_id == task_id)
+    }
+
+    /// Downstream ids of each task (the inverse of `upstream`), sorted.
+    pub fn downstream(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut out: BTreeMap<&str, Vec<&str>> = self
+            .tasks
+            .iter()
+            .map(|t| (t.task_id.as_str(), vec![]))
+            .collect();
+        for t in &self.tasks {
+            for u in &t.upstream {
+                if let Some(v) = out.get_mut(u.as_str()) {
+                    v.push(&t.task_id);
+                }
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+        }
+        out
+    }
+
+    /// Task ids in a topological order (definition order among ready tasks); tasks on a
+    /// cycle come last in definition order.
+    pub fn topological(&self) -> Vec<&str> {
+        let mut indeg: BTreeMap<&str, usize> = self
+            .tasks
+            .iter()
+            .map(|t| {
+                (
+                    t.task_id.as_str(),
+                    t.upstream.iter().filter(|u| self.task(u).is_some()).count(),
+                )
+            })
+            .collect();
+        let down = self.downstream();
+        let mut out = Vec::with_capacity(self.tasks.len());
+        let mut done = std::collections::HashSet::new();
+        loop {
+            let next: Vec<&str> = self
+                .tasks
+                .iter()
+                .map(|t| t.task_id.as_str())
+                .filter(|id| !done.contains(id) && indeg[id] == 0)
+                .collect();
+            if next.is_empty() {
+                break;
+            }
+            for id in next {
+                done.insert(id);
+                out.push(id);
+                for d in &down[id] {
+                    if let Some(n) = indeg.get_mut(d) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
+        }
+        for t in &self.tasks {
+            if !done.contains(t.task_id.as_str()) {
+                out.push(&t.task_id);
+            }
+        }
+        out
+    }
+}
