@@ -36,6 +36,8 @@ pub struct Layer {
     pub secret_key: Option<String>,
     pub no_auth: Option<bool>,
     pub dags_paused_at_creation: Option<bool>,
+    /// `auto` (OS notifications, polling if they fail) or `poll`.
+    pub watcher: Option<String>,
 }
 
 /// Where a setting's effective value came from.
@@ -102,6 +104,8 @@ pub struct Config {
     pub secret_key: Option<String>,
     pub no_auth: bool,
     pub dags_paused_at_creation: bool,
+    /// Poll the DAG folder instead of using OS notifications.
+    pub watcher_poll: bool,
     /// Where each setting came from, by setting name, for `--print-config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -209,6 +213,7 @@ impl Layer {
                 "dags_paused_at_creation",
                 "LEOFLOW_DAGS_PAUSED_AT_CREATION",
             )?,
+            watcher: get("LEOFLOW_WATCHER"),
         })
     }
 
@@ -350,6 +355,19 @@ impl Config {
         );
         let (no_auth, _) = layer!(no_auth, false);
         let (dags_paused_at_creation, _) = layer!(dags_paused_at_creation, true);
+        let (watcher, w_src) = layer!(watcher, "auto".to_string());
+        let watcher_poll = match watcher.as_str() {
+            "auto" => false,
+            "poll" => true,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "watcher",
+                    value: other.into(),
+                    origin: w_src,
+                    expected: "auto or poll".into(),
+                });
+            }
+        };
         Ok(Config {
             home,
             host,
@@ -367,6 +385,7 @@ impl Config {
             secret_key,
             no_auth,
             dags_paused_at_creation,
+            watcher_poll,
             sources: s,
         })
     }
@@ -420,6 +439,10 @@ impl Config {
             (
                 "dags_paused_at_creation",
                 self.dags_paused_at_creation.to_string(),
+            ),
+            (
+                "watcher",
+                q(if self.watcher_poll { "poll" } else { "auto" }),
             ),
         ];
         let width = rows

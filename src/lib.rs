@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod cli;
 pub mod config;
 pub mod dag;
+pub mod dag_processor;
 pub mod doctor;
 pub mod events;
 pub mod health;
@@ -17,6 +18,7 @@ pub mod logging;
 pub mod metrics;
 pub mod python;
 pub mod store;
+pub mod watch;
 pub mod xcom;
 
 /// The Leoflow version compiled into this binary.

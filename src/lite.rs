@@ -51,17 +51,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
 
     let config = Arc::new(config);
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let progress = Arc::new(crate::dag_processor::Progress::default());
+    let events = EventBus::default();
+    let health = Arc::new(Heartbeats::default());
     let state = AppState {
         config: config.clone(),
         store: store.clone(),
         xcom: xcom.clone(),
         metrics: Arc::new(Metrics::new()),
-        health: Arc::new(Heartbeats::default()),
-        events: EventBus::default(),
+        health: health.clone(),
+        events: events.clone(),
+        progress: progress.clone(),
+        shutdown: shutdown_rx,
     };
     print_banner(&config, addr, started.elapsed());
 
-    api::serve(listener, api::app(state), shutdown, GRACE).await?;
+    // DAG parsing starts after the API serves: the first parse pays interpreter start-up.
+    let processor = tokio::spawn(start_dag_processor(
+        config.clone(),
+        home.clone(),
+        store.clone(),
+        events,
+        health,
+        progress,
+    ));
+
+    let stop = async move {
+        shutdown.await;
+        let _ = shutdown_tx.send(true);
+    };
+    api::serve(listener, api::app(state), stop, GRACE).await?;
+    processor.abort();
 
     tracing::info!("stopping: flushing XCom and checkpointing the metadata database");
     if let Err(e) = xcom.flush() {
@@ -72,6 +93,82 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves the interpreter, writes the Python runtime, and runs the DAG processor fed by the
+/// folder watcher. Failures are logged (the API keeps serving).
+async fn start_dag_processor(
+    config: Arc<Config>,
+    home: Home,
+    store: Store,
+    events: EventBus,
+    health: Arc<Heartbeats>,
+    progress: Arc<crate::dag_processor::Progress>,
+) {
+    let setup = async {
+        let path = std::env::var("PATH").ok();
+        let py = config.python.clone();
+        let interp =
+            tokio::task::spawn_blocking(move || crate::python::resolve(&py, path.as_deref()))
+                .await
+                .context("resolving python")??;
+        let runtime = crate::dag::runtime::ensure(&home.runtime_dir()).with_context(|| {
+            format!(
+                "writing the Python runtime under {}",
+                home.runtime_dir().display()
+            )
+        })?;
+        if !config.dags_folder.exists() {
+            std::fs::create_dir_all(&config.dags_folder).with_context(|| {
+                format!("creating the DAG folder {}", config.dags_folder.display())
+            })?;
+            tracing::info!("created the DAG folder {}", config.dags_folder.display());
+        }
+        let root = std::fs::canonicalize(&config.dags_folder)?;
+        anyhow::Ok((interp, runtime, root))
+    };
+    let (interp, runtime, root) = match setup.await {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!("DAG parsing is disabled: {e:#}");
+            return;
+        }
+    };
+    let pool = Arc::new(crate::dag::parser::ParserPool::new(
+        crate::dag::parser::ParserConfig {
+            python: interp.executable,
+            runtime,
+            dags_folder: root.clone(),
+            timeout: Duration::from_secs(config.parse_timeout),
+        },
+        config.parse_workers as usize,
+    ));
+    let mode = if config.watcher_poll {
+        crate::watch::Mode::Poll
+    } else {
+        crate::watch::Mode::Auto
+    };
+    // Without a watcher, an open channel that never sends keeps the processor on its
+    // periodic rescans.
+    let (_keep_open, idle) = tokio::sync::mpsc::channel(1);
+    let (_watch, changes) = match crate::watch::watch(&root, mode) {
+        Ok((handle, rx)) => (Some(handle), rx),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch {}; saved files are picked up by the periodic rescan only", root.display());
+            (None, idle)
+        }
+    };
+    let processor = Arc::new(crate::dag_processor::DagProcessor::new(
+        pool.clone(),
+        store,
+        events,
+        health,
+        root,
+        config.dags_paused_at_creation,
+        progress,
+    ));
+    processor.run(changes).await;
+    pool.shutdown().await;
 }
 
 fn print_banner(config: &Config, addr: SocketAddr, took: Duration) {

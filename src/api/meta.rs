@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::SecondsFormat;
 use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
 
 use super::{ApiError, AppState};
 use crate::health::Component;
@@ -36,11 +37,19 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         );
         v
     };
+    let mut processor = beat(Component::DagProcessor, "latest_dag_processor_heartbeat");
+    let p = &state.progress;
+    processor["parse_progress"] = json!({
+        "files": p.files.load(Ordering::Relaxed),
+        "parsed": p.parsed.load(Ordering::Relaxed),
+        "initial_scan_done": p.initial_scan_done.load(Ordering::Relaxed),
+        "parses": p.parses_total.load(Ordering::Relaxed),
+    });
     Json(json!({
         "metadatabase": { "status": if db_ok { "healthy" } else { "unhealthy" } },
         "scheduler": beat(Component::Scheduler, "latest_scheduler_heartbeat"),
         "triggerer": beat(Component::Triggerer, "latest_triggerer_heartbeat"),
-        "dag_processor": beat(Component::DagProcessor, "latest_dag_processor_heartbeat"),
+        "dag_processor": processor,
     }))
 }
 

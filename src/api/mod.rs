@@ -7,9 +7,12 @@
 //! **Invariant:** only this module knows about HTTP and the API's JSON shapes; it reaches the
 //! rest of the system through the handles in `AppState`.
 
+mod dags;
 mod error;
 mod meta;
 mod middleware;
+mod params;
+mod sse;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -49,6 +52,44 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub health: Arc<Heartbeats>,
     pub events: EventBus,
+    /// Parse progress of the DAG processor (for health).
+    pub progress: Arc<crate::dag_processor::Progress>,
+    /// Turns `true` when the server is stopping (ends SSE streams).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+/// A JSON body whose rejection is Airflow's 422 `{"detail": [...]}` instead of axum's text.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = <axum::body::Bytes as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::unprocessable(
+                "json_invalid",
+                &["body", &e.column().to_string()],
+                format!("JSON decode error: {e}"),
+                serde_json::Value::String(
+                    String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                ),
+            )
+        })?;
+        let path_to_error = serde_path_to_error::deserialize(value.clone());
+        path_to_error.map(JsonBody).map_err(|e| {
+            let path = e.path().to_string();
+            let loc: Vec<&str> = std::iter::once("body")
+                .chain(path.split('.').filter(|s| !s.is_empty() && *s != "?"))
+                .collect();
+            ApiError::unprocessable("value_error", &loc, e.inner().to_string(), value)
+        })
+    }
 }
 
 /// The complete router: every route, then the cross-cutting layers.
@@ -59,9 +100,23 @@ pub fn app(state: AppState) -> Router {
     ));
     let api = Router::new()
         .route("/version", get(meta::version))
-        .route("/monitor/health", get(meta::health));
+        .route("/monitor/health", get(meta::health))
+        .route("/dags", get(dags::list))
+        .route("/dags/{dag_id}", get(dags::get).patch(dags::patch))
+        .route("/dags/{dag_id}/details", get(dags::details))
+        .route("/dags/{dag_id}/tasks", get(dags::tasks))
+        .route("/dags/{dag_id}/tasks/{task_id}", get(dags::task))
+        .route("/dags/{dag_id}/dagVersions", get(dags::versions))
+        .route(
+            "/dags/{dag_id}/dagVersions/{version_number}",
+            get(dags::version),
+        )
+        .route("/dagSources/{dag_id}", get(dags::source))
+        .route("/importErrors", get(dags::import_errors))
+        .route("/importErrors/{import_error_id}", get(dags::import_error));
     Router::new()
         .nest("/api/v2", api)
+        .route("/ui/events", get(sse::events))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .fallback(meta::not_found)

@@ -20,11 +20,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order; `version` is the 1-based position.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_dags",
+        sql: include_str!("../../migrations/0002_dags.sql"),
+    },
+];
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {

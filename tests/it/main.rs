@@ -3,4 +3,5 @@
 
 mod authoring;
 mod foundation;
+mod reload;
 mod support;

@@ -1,0 +1,598 @@
+//! The write path and queries for parsed DAGs: `dag`, `dag_tag`, `dag_version`,
+//! `import_error`.
+//!
+//! Versions follow Airflow 3: a parse that changes a DAG's content updates the DAG at once; it
+//! gets a new `version_number` only when its current version already has runs, otherwise the
+//! current version is rewritten in place. Unchanged content changes nothing. A file that fails
+//! to import keeps its DAGs serving (last good version); a removed file marks its DAGs stale.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{Result, StoreError};
+use crate::dag::{Dag, ImportError, ParseResult};
+
+/// What a write changed, for the event bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A DAG was added or its content changed (`new_version` when a version was added).
+    DagUpdated {
+        dag_id: String,
+        version_number: i64,
+        new_version: bool,
+    },
+    /// A DAG's file is gone (or no longer defines it): hidden, history kept.
+    DagStale { dag_id: String },
+    /// The import error of a file appeared, changed or was cleared.
+    ImportErrors { filename: String },
+}
+
+/// One parsed source, ready to record.
+#[derive(Debug)]
+pub struct ParsedFile<'a> {
+    /// The DAG file (absolute path, as in `Dag::fileloc`).
+    pub file: &'a str,
+    /// The file relative to the DAG folder.
+    pub relative: &'a str,
+    /// The file's text, kept with each version.
+    pub source: &'a str,
+    pub result: &'a ParseResult,
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::Sqlite {
+        path: Default::default(),
+        err: e,
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The content hash of a DAG version: its model and its source text.
+pub fn spec_hash(spec: &str, source: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(spec.as_bytes());
+    h.update([0]);
+    h.update(source.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Records one parse of a file. Returns what changed.
+pub fn record_parse(
+    tx: &Transaction<'_>,
+    parsed: &ParsedFile<'_>,
+    paused_by_default: bool,
+) -> Result<Vec<Change>> {
+    let now = now();
+    let mut changes = Vec::new();
+    let mut errors: Vec<ImportError> = parsed.result.import_errors.clone();
+    let mut seen = HashSet::new();
+    for dag in &parsed.result.dags {
+        // A dag_id defined by another live file is an import error of this one, as in Airflow.
+        let other: Option<String> = tx
+            .query_row(
+                "SELECT fileloc FROM dag WHERE dag_id = ?1 AND is_stale = 0 AND fileloc != ?2",
+                params![dag.dag_id, parsed.file],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some(other) = other {
+            errors.push(ImportError::new(
+                parsed.file,
+                dag.lineno,
+                format!(
+                    "AirflowDagDuplicatedIdException: Ignoring DAG {} from {} - also found in {}",
+                    dag.dag_id, parsed.file, other
+                ),
+            ));
+            continue;
+        }
+        seen.insert(dag.dag_id.clone());
+        if let Some(c) = upsert_dag(tx, dag, parsed, paused_by_default, &now)? {
+            changes.push(c);
+        }
+    }
+    // DAGs this file used to define: stale if the file imported cleanly (they are really
+    // gone); kept serving when the file is broken (the last good version stays).
+    if errors.is_empty() {
+        let mut stmt = tx
+            .prepare("SELECT dag_id FROM dag WHERE fileloc = ?1 AND is_stale = 0")
+            .map_err(sql)?;
+        let ids: Vec<String> = stmt
+            .query_map([parsed.file], |r| r.get(0))
+            .map_err(sql)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(sql)?;
+        for id in ids.into_iter().filter(|id| !seen.contains(id)) {
+            tx.execute("UPDATE dag SET is_stale = 1 WHERE dag_id = ?1", [&id])
+                .map_err(sql)?;
+            changes.push(Change::DagStale { dag_id: id });
+        }
+    }
+    if set_import_error(tx, parsed.file, parsed.relative, &errors, &now)? {
+        changes.push(Change::ImportErrors {
+            filename: parsed.file.to_string(),
+        });
+    }
+    Ok(changes)
+}
+
+fn upsert_dag(
+    tx: &Transaction<'_>,
+    dag: &Dag,
+    parsed: &ParsedFile<'_>,
+    paused_by_default: bool,
+    now: &str,
+) -> Result<Option<Change>> {
+    let spec = serde_json::to_string(dag).expect("a parsed DAG serialises");
+    let hash = spec_hash(&spec, parsed.source);
+    let duration = parsed.result.duration_ms / 1000.0;
+    let current: Option<(Option<String>, String, bool)> = tx
+        .query_row(
+            "SELECT latest_version_id, spec_hash, is_stale FROM dag WHERE dag_id = ?1",
+            [&dag.dag_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)),
+        )
+        .optional()
+        .map_err(sql)?;
+    let owners = dag.owner.clone();
+    let write_dag_row = |version_id: &str| -> Result<()> {
+        tx.execute(
+            "UPDATE dag SET fileloc = ?2, relative_fileloc = ?3, is_stale = 0, last_parsed_time = ?4,
+                 last_parse_duration = ?5, latest_version_id = ?6, spec = ?7, spec_hash = ?8,
+                 description = ?9, owners = ?10, timetable_summary = ?11, max_active_runs = ?12,
+                 max_active_tasks = ?13
+             WHERE dag_id = ?1",
+            params![
+                dag.dag_id,
+                parsed.file,
+                parsed.relative,
+                now,
+                duration,
+                version_id,
+                spec,
+                hash,
+                dag.description,
+                owners,
+                dag.timetable_summary,
+                dag.max_active_runs,
+                dag.max_active_tasks
+            ],
+        )
+        .map_err(sql)?;
+        tx.execute("DELETE FROM dag_tag WHERE dag_id = ?1", [&dag.dag_id])
+            .map_err(sql)?;
+        for t in &dag.tags {
+            tx.execute(
+                "INSERT OR IGNORE INTO dag_tag(dag_id, name) VALUES (?1, ?2)",
+                params![dag.dag_id, t],
+            )
+            .map_err(sql)?;
+        }
+        Ok(())
+    };
+    let insert_version = |number: i64| -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        tx.execute(
+            "INSERT INTO dag_version(id, dag_id, version_number, spec, spec_hash, source, created_at, last_updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![id, dag.dag_id, number, spec, hash, parsed.source, now],
+        )
+        .map_err(sql)?;
+        Ok(id)
+    };
+    match current {
+        None => {
+            let paused = dag.is_paused_upon_creation.unwrap_or(paused_by_default);
+            tx.execute(
+                "INSERT INTO dag(dag_id, fileloc, relative_fileloc, is_paused, created_at, spec, spec_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![dag.dag_id, parsed.file, parsed.relative, paused, now, spec, hash],
+            )
+            .map_err(sql)?;
+            let id = insert_version(1)?;
+            write_dag_row(&id)?;
+            Ok(Some(Change::DagUpdated {
+                dag_id: dag.dag_id.clone(),
+                version_number: 1,
+                new_version: true,
+            }))
+        }
+        Some((Some(version_id), old_hash, stale)) if old_hash == hash => {
+            tx.execute(
+                "UPDATE dag SET last_parsed_time = ?2, last_parse_duration = ?3, is_stale = 0, fileloc = ?4, relative_fileloc = ?5 WHERE dag_id = ?1",
+                params![dag.dag_id, now, duration, parsed.file, parsed.relative],
+            )
+            .map_err(sql)?;
+            if stale {
+                let n = version_number(tx, &version_id)?;
+                return Ok(Some(Change::DagUpdated {
+                    dag_id: dag.dag_id.clone(),
+                    version_number: n,
+                    new_version: false,
+                }));
+            }
+            Ok(None)
+        }
+        Some((version_id, _, _)) => {
+            let latest: Option<(String, i64, bool)> = match version_id {
+                None => None,
+                Some(id) => Some(
+                    tx.query_row(
+                        "SELECT id, version_number, EXISTS(SELECT 1 FROM dag_run WHERE dag_version_id = dag_version.id)
+                         FROM dag_version WHERE id = ?1",
+                        [&id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)),
+                    )
+                    .map_err(sql)?,
+                ),
+            };
+            let (id, number, new_version) = match latest {
+                Some((id, number, false)) => {
+                    tx.execute(
+                        "UPDATE dag_version SET spec = ?2, spec_hash = ?3, source = ?4, last_updated = ?5 WHERE id = ?1",
+                        params![id, spec, hash, parsed.source, now],
+                    )
+                    .map_err(sql)?;
+                    (id, number, false)
+                }
+                Some((_, number, true)) => (insert_version(number + 1)?, number + 1, true),
+                None => (insert_version(1)?, 1, true),
+            };
+            write_dag_row(&id)?;
+            Ok(Some(Change::DagUpdated {
+                dag_id: dag.dag_id.clone(),
+                version_number: number,
+                new_version,
+            }))
+        }
+    }
+}
+
+fn version_number(conn: &Connection, id: &str) -> Result<i64> {
+    conn.query_row(
+        "SELECT version_number FROM dag_version WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .map_err(sql)
+}
+
+/// Sets (or clears, with no errors) the import error of `file`; `true` when it changed.
+fn set_import_error(
+    tx: &Transaction<'_>,
+    file: &str,
+    relative: &str,
+    errors: &[ImportError],
+    now: &str,
+) -> Result<bool> {
+    let old: Option<String> = tx
+        .query_row(
+            "SELECT stack_trace FROM import_error WHERE filename = ?1",
+            [file],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    if errors.is_empty() {
+        if old.is_some() {
+            tx.execute("DELETE FROM import_error WHERE filename = ?1", [file])
+                .map_err(sql)?;
+            return Ok(true);
+        }
+        return Ok(false);
+    }
+    let trace = errors
+        .iter()
+        .map(|e| {
+            if e.traceback.is_empty() {
+                e.display()
+            } else {
+                e.traceback.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if old.as_deref() == Some(trace.as_str()) {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO import_error(filename, relative_filename, lineno, message, stack_trace, timestamp)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(filename) DO UPDATE SET lineno = ?3, message = ?4, stack_trace = ?5, timestamp = ?6",
+        params![file, relative, errors[0].lineno, errors[0].message, trace, now],
+    )
+    .map_err(sql)?;
+    Ok(true)
+}
+
+/// A DAG file disappeared: its DAGs go stale and its import error is cleared.
+pub fn record_removed(tx: &Transaction<'_>, file: &str) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    let ids: Vec<String> = {
+        let mut stmt = tx
+            .prepare("SELECT dag_id FROM dag WHERE fileloc = ?1 AND is_stale = 0")
+            .map_err(sql)?;
+        stmt.query_map([file], |r| r.get(0))
+            .map_err(sql)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(sql)?
+    };
+    for id in ids {
+        tx.execute("UPDATE dag SET is_stale = 1 WHERE dag_id = ?1", [&id])
+            .map_err(sql)?;
+        changes.push(Change::DagStale { dag_id: id });
+    }
+    if tx
+        .execute("DELETE FROM import_error WHERE filename = ?1", [file])
+        .map_err(sql)?
+        > 0
+    {
+        changes.push(Change::ImportErrors {
+            filename: file.to_string(),
+        });
+    }
+    Ok(changes)
+}
+
+/// Every file the store knows as a DAG source: live DAGs' files and files with import errors.
+pub fn known_files(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT fileloc FROM dag WHERE is_stale = 0 UNION SELECT filename FROM import_error",
+        )
+        .map_err(sql)?;
+    stmt.query_map([], |r| r.get(0))
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)
+}
+
+/// A row of `dag` with its model.
+#[derive(Debug, Clone)]
+pub struct DagRow {
+    pub dag_id: String,
+    pub fileloc: String,
+    pub relative_fileloc: String,
+    pub is_paused: bool,
+    pub is_stale: bool,
+    pub last_parsed_time: Option<String>,
+    pub last_parse_duration: Option<f64>,
+    pub latest_version_id: Option<String>,
+    pub latest_version_number: Option<i64>,
+    pub has_import_errors: bool,
+    pub next_dagrun_logical_date: Option<String>,
+    pub next_dagrun_data_interval_start: Option<String>,
+    pub next_dagrun_data_interval_end: Option<String>,
+    pub next_dagrun_run_after: Option<String>,
+    pub dag: Dag,
+}
+
+const DAG_COLUMNS: &str =
+    "d.dag_id, d.fileloc, d.relative_fileloc, d.is_paused, d.is_stale, d.last_parsed_time,
+    d.last_parse_duration, d.latest_version_id,
+    (SELECT version_number FROM dag_version v WHERE v.id = d.latest_version_id),
+    EXISTS(SELECT 1 FROM import_error e WHERE e.filename = d.fileloc),
+    d.next_dagrun_logical_date, d.next_dagrun_data_interval_start, d.next_dagrun_data_interval_end,
+    d.next_dagrun_run_after, d.spec";
+
+fn dag_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DagRow> {
+    let spec: String = r.get(14)?;
+    let dag: Dag = serde_json::from_str(&spec).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(DagRow {
+        dag_id: r.get(0)?,
+        fileloc: r.get(1)?,
+        relative_fileloc: r.get(2)?,
+        is_paused: r.get::<_, i64>(3)? != 0,
+        is_stale: r.get::<_, i64>(4)? != 0,
+        last_parsed_time: r.get(5)?,
+        last_parse_duration: r.get(6)?,
+        latest_version_id: r.get(7)?,
+        latest_version_number: r.get(8)?,
+        has_import_errors: r.get::<_, i64>(9)? != 0,
+        next_dagrun_logical_date: r.get(10)?,
+        next_dagrun_data_interval_start: r.get(11)?,
+        next_dagrun_data_interval_end: r.get(12)?,
+        next_dagrun_run_after: r.get(13)?,
+        dag,
+    })
+}
+
+/// Filters for [`list_dags`], as the Airflow API names them.
+#[derive(Debug, Clone, Default)]
+pub struct DagFilter {
+    pub dag_id_pattern: Option<String>,
+    pub tags: Vec<String>,
+    pub tags_match_all: bool,
+    pub paused: Option<bool>,
+    pub exclude_stale: bool,
+    /// Column to order by (already checked against a whitelist) and direction.
+    pub order_by: Option<(&'static str, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// DAGs matching `f`, and the total count before paging.
+pub fn list_dags(conn: &Connection, f: &DagFilter) -> Result<(Vec<DagRow>, i64)> {
+    let mut wh = vec!["1 = 1".to_string()];
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(p) = &f.dag_id_pattern {
+        args.push(Value::String(p.clone()));
+        wh.push(format!("d.dag_id LIKE ?{}", args.len()));
+    }
+    if f.exclude_stale {
+        wh.push("d.is_stale = 0".into());
+    }
+    if let Some(p) = f.paused {
+        wh.push(format!("d.is_paused = {}", p as i64));
+    }
+    if !f.tags.is_empty() {
+        let start = args.len();
+        for t in &f.tags {
+            args.push(Value::String(t.clone()));
+        }
+        let list: Vec<String> = (start + 1..=args.len()).map(|i| format!("?{i}")).collect();
+        if f.tags_match_all {
+            wh.push(format!(
+                "(SELECT COUNT(DISTINCT name) FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({})) = {}",
+                list.join(","),
+                f.tags.len()
+            ));
+        } else {
+            wh.push(format!(
+                "EXISTS(SELECT 1 FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({}))",
+                list.join(",")
+            ));
+        }
+    }
+    let where_ = wh.join(" AND ");
+    let params = rusqlite::params_from_iter(
+        args.iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string()),
+    );
+    let total: i64 = conn
+        .query_row(
+            &format!("SELECT COUNT(*) FROM dag d WHERE {where_}"),
+            params.clone(),
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    let (col, desc) = f.order_by.unwrap_or(("d.dag_id", false));
+    let q = format!(
+        "SELECT {DAG_COLUMNS} FROM dag d WHERE {where_} ORDER BY {col} {}, d.dag_id LIMIT {} OFFSET {}",
+        if desc { "DESC" } else { "ASC" },
+        f.limit.max(0),
+        f.offset.max(0)
+    );
+    let mut stmt = conn.prepare(&q).map_err(sql)?;
+    let rows = stmt
+        .query_map(params, dag_row)
+        .map_err(sql)?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(sql)?;
+    Ok((rows, total))
+}
+
+/// One DAG by id.
+pub fn get_dag(conn: &Connection, dag_id: &str) -> Result<Option<DagRow>> {
+    conn.query_row(
+        &format!("SELECT {DAG_COLUMNS} FROM dag d WHERE d.dag_id = ?1"),
+        [dag_id],
+        dag_row,
+    )
+    .optional()
+    .map_err(sql)
+}
+
+/// Pauses or unpauses a DAG; `false` when it does not exist.
+pub fn set_paused(tx: &Transaction<'_>, dag_id: &str, paused: bool) -> Result<bool> {
+    Ok(tx
+        .execute(
+            "UPDATE dag SET is_paused = ?2 WHERE dag_id = ?1",
+            params![dag_id, paused],
+        )
+        .map_err(sql)?
+        > 0)
+}
+
+/// A row of `dag_version`.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    pub id: String,
+    pub dag_id: String,
+    pub version_number: i64,
+    pub created_at: String,
+    pub source: String,
+    pub spec: String,
+}
+
+fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
+    Ok(VersionRow {
+        id: r.get(0)?,
+        dag_id: r.get(1)?,
+        version_number: r.get(2)?,
+        created_at: r.get(3)?,
+        source: r.get(4)?,
+        spec: r.get(5)?,
+    })
+}
+
+/// Every version of a DAG, oldest first.
+pub fn versions(conn: &Connection, dag_id: &str) -> Result<Vec<VersionRow>> {
+    let mut stmt = conn
+        .prepare("SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 ORDER BY version_number")
+        .map_err(sql)?;
+    stmt.query_map([dag_id], version_row)
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)
+}
+
+/// One version by number (`None`: the latest).
+pub fn version(conn: &Connection, dag_id: &str, number: Option<i64>) -> Result<Option<VersionRow>> {
+    let q = match number {
+        Some(_) => {
+            "SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 AND version_number = ?2"
+        }
+        None => {
+            "SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 AND version_number >= ?2 ORDER BY version_number DESC LIMIT 1"
+        }
+    };
+    conn.query_row(q, params![dag_id, number.unwrap_or(0)], version_row)
+        .optional()
+        .map_err(sql)
+}
+
+/// A row of `import_error`.
+#[derive(Debug, Clone)]
+pub struct ImportErrorRow {
+    pub id: i64,
+    pub filename: String,
+    pub relative_filename: String,
+    pub lineno: Option<i64>,
+    pub message: String,
+    pub stack_trace: String,
+    pub timestamp: String,
+}
+
+/// Import errors, newest id last, with the total count.
+pub fn import_errors(
+    conn: &Connection,
+    limit: i64,
+    offset: i64,
+    desc: bool,
+) -> Result<(Vec<ImportErrorRow>, i64)> {
+    let total: i64 = conn
+        .query_row("SELECT COUNT(*) FROM import_error", [], |r| r.get(0))
+        .map_err(sql)?;
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT id, filename, relative_filename, lineno, message, stack_trace, timestamp FROM import_error ORDER BY id {} LIMIT ?1 OFFSET ?2",
+            if desc { "DESC" } else { "ASC" }
+        ))
+        .map_err(sql)?;
+    let rows = stmt
+        .query_map(params![limit, offset], |r| {
+            Ok(ImportErrorRow {
+                id: r.get(0)?,
+                filename: r.get(1)?,
+                relative_filename: r.get(2)?,
+                lineno: r.get(3)?,
+                message: r.get(4)?,
+                stack_trace: r.get(5)?,
+                timestamp: r.get(6)?,
+            })
+        })
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)?;
+    Ok((rows, total))
+}
