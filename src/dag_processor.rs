@@ -109,10 +109,7 @@ impl DagProcessor {
             .collect();
         let known = {
             let store = self.store.clone();
-            store
-                .read(dags::known_files)
-                .await
-                .unwrap_or_default()
+            store.read(dags::known_files).await.unwrap_or_default()
         };
         for gone in known.into_iter().filter(|f| !present.contains(f)) {
             self.remove(Path::new(&gone)).await;

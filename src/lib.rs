@@ -17,7 +17,9 @@ pub mod lite;
 pub mod logging;
 pub mod metrics;
 pub mod python;
+pub mod scheduler;
 pub mod store;
+pub mod ui;
 pub mod watch;
 pub mod xcom;
 

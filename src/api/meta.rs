@@ -69,7 +69,26 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Fallback for unknown routes, as FastAPI answers them.
-pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "Not Found")
+/// Fallback: UI page URLs get the UI's `index.html`; anything else a FastAPI-style 404.
+pub async fn fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if method == axum::http::Method::GET
+        && crate::ui::is_page(uri.path())
+        && let Some(r) = crate::ui::asset("index.html", &headers)
+    {
+        return r;
+    }
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found").into_response()
+}
+
+/// `GET /static/{*path}`: an embedded UI file.
+pub async fn static_file(
+    axum::extract::Path(path): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    crate::ui::asset(&path, &headers)
+        .unwrap_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Not Found").into_response())
 }

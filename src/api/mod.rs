@@ -12,6 +12,7 @@ mod error;
 mod meta;
 mod middleware;
 mod params;
+mod runs;
 mod sse;
 
 use std::future::Future;
@@ -111,6 +112,8 @@ pub fn app(state: AppState) -> Router {
             "/dags/{dag_id}/dagVersions/{version_number}",
             get(dags::version),
         )
+        .route("/dags/{dag_id}/dagRuns", get(runs::list))
+        .route("/dags/{dag_id}/dagRuns/{dag_run_id}", get(runs::get))
         .route("/dagSources/{dag_id}", get(dags::source))
         .route("/importErrors", get(dags::import_errors))
         .route("/importErrors/{import_error_id}", get(dags::import_error));
@@ -119,7 +122,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ui/events", get(sse::events))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
-        .fallback(meta::not_found)
+        .route("/static/{*path}", get(meta::static_file))
+        .fallback(meta::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::record_metrics,

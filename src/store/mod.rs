@@ -12,6 +12,7 @@
 
 pub mod dags;
 mod migrate;
+pub mod runs;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

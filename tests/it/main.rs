@@ -5,3 +5,4 @@ mod authoring;
 mod foundation;
 mod reload;
 mod support;
+mod ui;

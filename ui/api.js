@@ -1,0 +1,115 @@
+// Fetch wrapper for the Airflow-compatible API: bearer token from the `_token` cookie, JSON in
+// and out, 401 → sign-in page, and Airflow's `{"detail": ...}` turned into a readable message.
+
+const COOKIE = '_token';
+
+export class ApiError extends Error {
+  constructor(status, detail, message) {
+    super(message || `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export function getToken() {
+  const m = document.cookie.match(/(?:^|;\s*)_token=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+export function setToken(token) {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `${COOKIE}=${encodeURIComponent(token)}; path=/; SameSite=Lax${secure}`;
+}
+export function clearToken() {
+  document.cookie = `${COOKIE}=; path=/; max-age=0; SameSite=Lax`;
+}
+
+/** Human text for Airflow's `detail`: a string, FastAPI's 422 list, or an object. */
+export function formatDetail(detail) {
+  if (detail == null) return '';
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    return detail.map(d => {
+      if (typeof d !== 'object' || !d) return String(d);
+      const loc = Array.isArray(d.loc) ? d.loc.filter(x => x !== 'body').join('.') : '';
+      return (loc ? loc + ': ' : '') + (d.msg || JSON.stringify(d));
+    }).join('; ');
+  }
+  if (typeof detail === 'object') {
+    return detail.message || detail.reason || detail.msg || JSON.stringify(detail);
+  }
+  return String(detail);
+}
+
+function buildUrl(path, query) {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v == null || v === '') continue;
+    if (Array.isArray(v)) v.forEach(x => q.append(k, x));
+    else q.append(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
+}
+
+let redirecting = false;
+function unauthorized() {
+  if (redirecting || location.pathname === '/login') return;
+  redirecting = true;
+  setTimeout(() => { redirecting = false; }, 1000);
+  window.dispatchEvent(new CustomEvent('leoflow:unauthorized'));
+}
+
+/**
+ * api(path, {method, query, body, accept, signal, raw, auth}) → parsed JSON (or text, or the
+ * Response when raw). Throws ApiError with `.status`, `.detail` and a readable `.message`.
+ */
+export async function api(path, opts = {}) {
+  const { method = 'GET', query, body, accept = 'application/json', signal, raw = false, auth = true } = opts;
+  const headers = { Accept: accept };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(buildUrl(path, query), {
+      method, headers, signal, credentials: 'same-origin',
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, null, `Cannot reach the server (${e.message})`);
+  }
+  if (res.status === 401 && auth) {
+    unauthorized();
+    throw new ApiError(401, null, 'Not signed in');
+  }
+  if (!res.ok) {
+    let detail = null;
+    try {
+      const text = await res.text();
+      try { detail = JSON.parse(text).detail ?? text; } catch { detail = text; }
+    } catch { /* body unreadable */ }
+    throw new ApiError(res.status, detail, formatDetail(detail) || `${res.status} ${res.statusText}`);
+  }
+  if (raw) return res;
+  if (res.status === 204) return null;
+  const ct = res.headers.get('content-type') || '';
+  if (ct.includes('json') && !ct.includes('ndjson')) return res.json();
+  return res.text();
+}
+
+/** Fetches every page of a list endpoint (`limit`/`offset`, `total_entries`) up to `max` items. */
+export async function apiAll(path, key, { query = {}, signal, pageSize = 1000, max = 20000, stop } = {}) {
+  const out = [];
+  for (let offset = 0; offset < max;) {
+    const page = await api(path, { query: { ...query, limit: pageSize, offset }, signal });
+    const items = page[key] || [];
+    out.push(...items);
+    offset += items.length;
+    if (!items.length || offset >= (page.total_entries ?? 0) || (stop && stop(items))) break;
+  }
+  return out;
+}
+
+export const isAbort = e => e && e.name === 'AbortError';
