@@ -11,6 +11,7 @@ pub mod dag;
 pub mod dag_processor;
 pub mod doctor;
 pub mod events;
+pub mod executor;
 pub mod health;
 pub mod home;
 pub mod lite;

@@ -55,7 +55,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let progress = Arc::new(crate::dag_processor::Progress::default());
     let events = EventBus::default();
     let health = Arc::new(Heartbeats::default());
+    let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let executor: Arc<dyn crate::executor::Executor> = Arc::new(
+        crate::executor::subprocess::SubprocessExecutor::new(xcom.clone(), events.clone(), done_tx),
+    );
+    let scheduler = Arc::new(crate::scheduler::Scheduler::new(
+        store.clone(),
+        events.clone(),
+        health.clone(),
+        executor,
+        crate::scheduler::SchedulerConfig {
+            parallelism: config.parallelism,
+            logs_dir: home.logs_dir(),
+            dags_folder: config.dags_folder.clone(),
+        },
+    ));
+    let scheduler_task = tokio::spawn(scheduler.clone().run(done_rx));
     let state = AppState {
+        scheduler: Some(scheduler),
         config: config.clone(),
         store: store.clone(),
         xcom: xcom.clone(),
@@ -83,6 +100,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     api::serve(listener, api::app(state), stop, GRACE).await?;
     processor.abort();
+    scheduler_task.abort();
 
     tracing::info!("stopping: flushing XCom and checkpointing the metadata database");
     if let Err(e) = xcom.flush() {

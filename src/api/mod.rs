@@ -55,6 +55,8 @@ pub struct AppState {
     pub events: EventBus,
     /// Parse progress of the DAG processor (for health).
     pub progress: Arc<crate::dag_processor::Progress>,
+    /// Wakes the scheduler after a trigger, clear or state change.
+    pub scheduler: Option<Arc<crate::scheduler::Scheduler>>,
     /// Turns `true` when the server is stopping (ends SSE streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -112,8 +114,15 @@ pub fn app(state: AppState) -> Router {
             "/dags/{dag_id}/dagVersions/{version_number}",
             get(dags::version),
         )
-        .route("/dags/{dag_id}/dagRuns", get(runs::list))
+        .route(
+            "/dags/{dag_id}/dagRuns",
+            get(runs::list).post(runs::trigger),
+        )
         .route("/dags/{dag_id}/dagRuns/{dag_run_id}", get(runs::get))
+        .route(
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
+            get(runs::task_instances),
+        )
         .route("/dagSources/{dag_id}", get(dags::source))
         .route("/importErrors", get(dags::import_errors))
         .route("/importErrors/{import_error_id}", get(dags::import_error));

@@ -150,3 +150,256 @@ pub async fn get(
             ))
         })
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    dag_run_id: Option<String>,
+    #[serde(default)]
+    logical_date: Option<String>,
+    data_interval_start: Option<String>,
+    data_interval_end: Option<String>,
+    run_after: Option<String>,
+    #[serde(default)]
+    conf: Option<Value>,
+    note: Option<String>,
+}
+
+/// Airflow's run id timestamp: `2026-11-22T11:15:50.045015+00:00`.
+fn run_id_ts(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+}
+
+fn parse_date(
+    field: &str,
+    v: &Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.with_timezone(&chrono::Utc)))
+            .map_err(|_| {
+                ApiError::unprocessable(
+                    "datetime_from_date_parsing",
+                    &["body", field],
+                    "Input should be a valid datetime with a time zone (RFC 3339)",
+                    json!(s),
+                )
+            }),
+    }
+}
+
+/// Checks `conf` against the DAG's `params` (JSON-schema `type`, `enum`, `minimum`,
+/// `maximum`); returns the first problem.
+fn check_conf(
+    dag: &crate::dag::Dag,
+    conf: &serde_json::Map<String, Value>,
+) -> Result<(), ApiError> {
+    for (name, p) in &dag.params {
+        let value = conf.get(name).or_else(|| p.get("value"));
+        let schema = p.get("schema").cloned().unwrap_or(json!({}));
+        let Some(v) = value else { continue };
+        let bad =
+            |why: String| ApiError::bad_request(format!("Invalid input for param {name}: {why}"));
+        if v.is_null() {
+            let nullable = match schema.get("type") {
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+                Some(Value::String(t)) => t == "null",
+                _ => true,
+            };
+            if !nullable {
+                return Err(bad("None is not of the required type".into()));
+            }
+            continue;
+        }
+        if let Some(t) = schema.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
+                _ => vec![],
+            };
+            let ok = types.is_empty()
+                || types.iter().any(|t| match *t {
+                    "string" => v.is_string(),
+                    "integer" => v.is_i64() || v.is_u64(),
+                    "number" => v.is_number(),
+                    "boolean" => v.is_boolean(),
+                    "array" => v.is_array(),
+                    "object" => v.is_object(),
+                    "null" => v.is_null(),
+                    _ => true,
+                });
+            if !ok {
+                return Err(bad(format!("{v} is not of type {}", types.join(" or "))));
+            }
+        }
+        if let Some(Value::Array(options)) = schema.get("enum")
+            && !options.contains(v)
+        {
+            return Err(bad(format!(
+                "{v} is not one of {}",
+                Value::Array(options.clone())
+            )));
+        }
+        if let (Some(min), Some(n)) = (schema.get("minimum").and_then(|m| m.as_f64()), v.as_f64())
+            && n < min
+        {
+            return Err(bad(format!("{n} is less than the minimum of {min}")));
+        }
+        if let (Some(max), Some(n)) = (schema.get("maximum").and_then(|m| m.as_f64()), v.as_f64())
+            && n > max
+        {
+            return Err(bad(format!("{n} is greater than the maximum of {max}")));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v2/dags/{dag_id}/dagRuns`: trigger a run.
+pub async fn trigger(
+    State(s): State<AppState>,
+    Path(dag_id): Path<String>,
+    super::JsonBody(body): super::JsonBody<TriggerBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = dag_id.clone();
+    let row = s
+        .store
+        .read(move |c| crate::store::dags::get_dag(c, &id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("DAG with dag_id: '{dag_id}' not found")))?;
+    let conf = match body.conf {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(ApiError::unprocessable(
+                "dict_type",
+                &["body", "conf"],
+                "Input should be a valid dictionary",
+                other,
+            ));
+        }
+    };
+    check_conf(&row.dag, &conf)?;
+    let logical = parse_date("logical_date", &body.logical_date)?;
+    let run_after = parse_date("run_after", &body.run_after)?
+        .or(logical)
+        .unwrap_or_else(chrono::Utc::now);
+    let run_id = body
+        .dag_run_id
+        .unwrap_or_else(|| format!("manual__{}", run_id_ts(&logical.unwrap_or(run_after))));
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let new = q::NewRun {
+        dag_id: dag_id.clone(),
+        run_id,
+        run_type: "manual".into(),
+        logical_date: logical.map(fmt),
+        run_after: fmt(run_after),
+        data_interval_start: parse_date("data_interval_start", &body.data_interval_start)?
+            .or(logical)
+            .map(fmt),
+        data_interval_end: parse_date("data_interval_end", &body.data_interval_end)?
+            .or(logical)
+            .map(fmt),
+        conf: Value::Object(conf),
+        note: body.note,
+        triggered_by: "rest_api".into(),
+        triggering_user_name: None,
+    };
+    let run = s
+        .store
+        .write(move |tx| Ok(q::create(tx, &new)))
+        .await?
+        .map_err(|e| match e {
+            q::CreateRunError::Duplicate { .. } => ApiError::conflict(e.to_string()),
+            q::CreateRunError::NoDag(_) => ApiError::not_found(e.to_string()),
+            q::CreateRunError::Store(e) => ApiError::internal(e),
+        })?;
+    s.events.publish(
+        "dag_run",
+        json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state}),
+    );
+    if let Some(sched) = &s.scheduler {
+        sched.wake();
+    }
+    Ok(Json(run_json(&run)))
+}
+
+/// The `TaskInstanceResponse` shape.
+pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
+    json!({
+        "id": t.id,
+        "task_id": t.task_id,
+        "dag_id": t.dag_id,
+        "dag_run_id": t.run_id,
+        "map_index": t.map_index,
+        "logical_date": ts(run.and_then(|r| r.logical_date.as_deref())),
+        "run_after": ts(run.map(|r| r.run_after.as_str())),
+        "start_date": ts(t.start_date.as_deref()),
+        "end_date": ts(t.end_date.as_deref()),
+        "duration": t.duration,
+        "state": t.state,
+        "try_number": t.try_number,
+        "max_tries": t.max_tries,
+        "task_display_name": t.task_id,
+        "dag_display_name": t.dag_id,
+        "hostname": "",
+        "unixname": "",
+        "pool": t.pool,
+        "pool_slots": t.pool_slots,
+        "queue": "default",
+        "priority_weight": t.priority_weight,
+        "operator": t.operator,
+        "operator_name": t.operator,
+        "queued_when": ts(t.queued_dttm.as_deref()),
+        "scheduled_when": ts(t.scheduled_dttm.as_deref()),
+        "pid": t.pid,
+        "executor": null,
+        "executor_config": "{}",
+        "note": t.note,
+        "rendered_map_index": null,
+        "rendered_fields": t.rendered_fields,
+        "trigger": null,
+        "triggerer_job": null,
+        "dag_version": null,
+    })
+}
+
+/// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`.
+pub async fn task_instances(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = p.page()?;
+    let (d, r) = (dag_id.clone(), run_id.clone());
+    let (run, tis) = s
+        .store
+        .read(move |c| Ok((q::get(c, &d, &r)?, q::tis_of_run(c, &d, &r)?)))
+        .await?;
+    let Some(run) = run else {
+        return Err(ApiError::not_found(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        )));
+    };
+    let states = p.all("state");
+    let list: Vec<&q::TiRow> = tis
+        .iter()
+        .filter(|t| {
+            states.is_empty()
+                || states
+                    .iter()
+                    .any(|s| Some(s.as_str()) == t.state.as_deref())
+        })
+        .collect();
+    let total = list.len();
+    let page: Vec<Value> = list
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|t| ti_json(t, Some(&run)))
+        .collect();
+    Ok(Json(
+        json!({"task_instances": page, "total_entries": total}),
+    ))
+}

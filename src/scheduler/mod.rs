@@ -1,6 +1,537 @@
-//! The scheduler: decides which task instances run next, by Airflow 3's rules.
+//! The scheduler: moves runs and task instances through Airflow 3's states.
 //!
-//! `rules` holds the pure trigger-rule evaluation; the event-driven loop that applies it to
-//! runs in the store is built on top of it.
+//! Event-driven: it wakes when a run is triggered, a task finishes (executor completion
+//! channel), or the next retry is due — never on a fixed polling tick. Each pass is one SQLite
+//! transaction (queued runs start within `max_active_runs`; task instances whose trigger rule
+//! is met are scheduled, others skipped or upstream_failed; scheduled ones are dispatched up to
+//! `parallelism` and `max_active_tasks`; finished runs get their final state), so a crash at
+//! any point leaves a consistent database. On start, tries left running by a dead process are
+//! failed and retried per policy.
+//!
+//! **Invariant:** the scheduler decides; executors run. `rules` is pure.
 
 pub mod rules;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+
+use crate::dag::Dag;
+use crate::events::EventBus;
+use crate::executor::template::Context;
+use crate::executor::{Executor, Outcome, TaskOutcome, TaskRequest};
+use crate::health::{Component, Heartbeats};
+use crate::store::runs::{self, RunRow, TiRow};
+use crate::store::{Store, StoreError};
+use rules::{Upstream, Verdict, state};
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::Sqlite {
+        path: Default::default(),
+        err: e,
+    }
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Settings the scheduler needs.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    pub parallelism: u32,
+    pub logs_dir: PathBuf,
+    pub dags_folder: PathBuf,
+}
+
+/// The scheduler; share by `Arc`.
+pub struct Scheduler {
+    store: Store,
+    events: EventBus,
+    health: Arc<Heartbeats>,
+    executor: Arc<dyn Executor>,
+    config: SchedulerConfig,
+    wake: Notify,
+    specs: Mutex<HashMap<String, Arc<Dag>>>,
+}
+
+/// A task instance try to hand to the executor once the transaction commits.
+struct Dispatch {
+    ti: TiRow,
+    run: RunRow,
+    dag: Arc<Dag>,
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Store,
+        events: EventBus,
+        health: Arc<Heartbeats>,
+        executor: Arc<dyn Executor>,
+        config: SchedulerConfig,
+    ) -> Scheduler {
+        Scheduler {
+            store,
+            events,
+            health,
+            executor,
+            config,
+            wake: Notify::new(),
+            specs: Mutex::default(),
+        }
+    }
+
+    /// Asks for a scheduling pass now (a run was triggered, cleared, a DAG changed...).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `done` closes.
+    pub async fn run(self: Arc<Self>, mut done: mpsc::UnboundedReceiver<TaskOutcome>) {
+        if let Err(e) = self.recover().await {
+            tracing::error!(error = %e, "recovering task instances after a restart failed");
+        }
+        loop {
+            self.health.beat(Component::Scheduler);
+            let wait = match self.pass().await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduling pass failed");
+                    Some(Duration::from_secs(1))
+                }
+            };
+            // Sleep until an event, the next retry, or a heartbeat.
+            let wait = wait
+                .unwrap_or(Duration::from_secs(5))
+                .min(Duration::from_secs(5));
+            tokio::select! {
+                o = done.recv() => match o {
+                    Some(o) => {
+                        if let Err(e) = self.finish(o).await {
+                            tracing::error!(error = %e, "recording a task outcome failed");
+                        }
+                        while let Ok(o) = done.try_recv() {
+                            if let Err(e) = self.finish(o).await {
+                                tracing::error!(error = %e, "recording a task outcome failed");
+                            }
+                        }
+                    }
+                    None => break,
+                },
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    fn spec(&self, tx: &Transaction<'_>, version_id: &str) -> Result<Arc<Dag>, StoreError> {
+        if let Some(d) = self
+            .specs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(version_id)
+        {
+            return Ok(d.clone());
+        }
+        let spec: String = tx
+            .query_row(
+                "SELECT spec FROM dag_version WHERE id = ?1",
+                [version_id],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let dag: Dag = serde_json::from_str(&spec)
+            .map_err(|e| sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let dag = Arc::new(dag);
+        // Versions with runs are immutable; a version rewritten in place has no runs, so a
+        // cached copy can only be stale for a run-less version, which is never scheduled.
+        self.specs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(version_id.to_string(), dag.clone());
+        Ok(dag)
+    }
+
+    /// Tries that were queued or running when the previous process died: their process groups
+    /// are killed and the try fails (and is retried per policy).
+    async fn recover(&self) -> Result<(), StoreError> {
+        let orphans = self
+            .store
+            .read(|c| runs::tis_where(c, "state IN ('queued', 'running')", &[]))
+            .await?;
+        for ti in orphans {
+            if let Some(pid) = ti.pid.filter(|p| *p > 0) {
+                crate::executor::subprocess::kill_group(pid as u32);
+            }
+            tracing::warn!(
+                dag_id = ti.dag_id,
+                run_id = ti.run_id,
+                task_id = ti.task_id,
+                "task was running when the server stopped; failing this try"
+            );
+            self.finish(TaskOutcome {
+                ti_id: ti.id.clone(),
+                try_number: ti.try_number,
+                outcome: Outcome::Failed {
+                    error: "the server stopped while this task was running".into(),
+                    retryable: true,
+                },
+                rendered: Default::default(),
+                follow: None,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One scheduling pass; returns how long until the next retry is due, if any.
+    async fn pass(self: &Arc<Self>) -> Result<Option<Duration>, StoreError> {
+        let this = self.clone();
+        let (dispatch, events, next) = self.store.write(move |tx| this.schedule(tx)).await?;
+        for (kind, data) in events {
+            self.events.publish(kind, data);
+        }
+        for d in dispatch {
+            self.start(d);
+        }
+        Ok(next)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn schedule(
+        &self,
+        tx: &Transaction<'_>,
+    ) -> Result<(Vec<Dispatch>, Vec<(&'static str, Value)>, Option<Duration>), StoreError> {
+        let now_s = now();
+        let now_t = Utc::now();
+        let mut events = Vec::new();
+        // 1. Start queued runs within max_active_runs, oldest first.
+        let queued: Vec<(String, String, String)> = {
+            let mut st = tx.prepare("SELECT dag_id, run_id, dag_version_id FROM dag_run WHERE state = 'queued' ORDER BY run_after, id").map_err(sql)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
+        for (dag_id, run_id, version) in queued {
+            let dag = self.spec(tx, &version)?;
+            let paused: bool = tx
+                .query_row(
+                    "SELECT is_paused FROM dag WHERE dag_id = ?1",
+                    [&dag_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+                .map_err(sql)?
+                .unwrap_or(0)
+                != 0;
+            let _ = paused; // Manual runs of paused DAGs run, as in Airflow 3.
+            let active: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state = 'running'",
+                    [&dag_id],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if active < dag.max_active_runs.max(1) as i64 {
+                tx.execute("UPDATE dag_run SET state = 'running', start_date = ?3 WHERE dag_id = ?1 AND run_id = ?2", params![dag_id, run_id, now_s]).map_err(sql)?;
+                events.push((
+                    "dag_run",
+                    json!({"dag_id": dag_id, "run_id": run_id, "state": "running"}),
+                ));
+            }
+        }
+        // 2. Evaluate trigger rules in running runs.
+        let running: Vec<RunRow> = runs::list(
+            tx,
+            &runs::RunFilter {
+                states: vec!["running".into()],
+                limit: i64::MAX,
+                ..Default::default()
+            },
+        )?
+        .0;
+        let mut next_retry: Option<DateTime<Utc>> = None;
+        let mut ready: Vec<(TiRow, RunRow, Arc<Dag>)> = Vec::new();
+        for run in &running {
+            let dag = self.spec(tx, &run.dag_version_id)?;
+            let mut tis = runs::tis_of_run(tx, &run.dag_id, &run.run_id)?;
+            let mut changed = true;
+            while changed {
+                changed = false;
+                let states: HashMap<String, Option<String>> = tis
+                    .iter()
+                    .filter(|t| t.map_index == -1)
+                    .map(|t| (t.task_id.clone(), t.state.clone()))
+                    .collect();
+                for ti in tis.iter_mut() {
+                    let verdict = match ti.state.as_deref() {
+                        None => {
+                            let Some(task) = dag.task(&ti.task_id) else {
+                                continue;
+                            };
+                            let up = Upstream::tally(
+                                task.upstream
+                                    .iter()
+                                    .map(|u| states.get(u).and_then(|s| s.as_deref())),
+                            );
+                            rules::evaluate(&task.trigger_rule, &up)
+                        }
+                        Some(state::UP_FOR_RETRY) => {
+                            match ti.next_retry_at.as_deref().and_then(parse_ts) {
+                                Some(t) if t > now_t => {
+                                    next_retry = Some(next_retry.map_or(t, |n| n.min(t)));
+                                    Verdict::Wait
+                                }
+                                _ => Verdict::Run,
+                            }
+                        }
+                        _ => Verdict::Wait,
+                    };
+                    let new = match verdict {
+                        Verdict::Run => state::SCHEDULED,
+                        Verdict::Skip => state::SKIPPED,
+                        Verdict::UpstreamFailed => state::UPSTREAM_FAILED,
+                        Verdict::Wait => continue,
+                    };
+                    let finished = new != state::SCHEDULED;
+                    tx.execute(
+                        "UPDATE task_instance SET state = ?2, scheduled_dttm = CASE WHEN ?2 = 'scheduled' THEN ?3 ELSE scheduled_dttm END,
+                             end_date = CASE WHEN ?4 THEN ?3 ELSE end_date END, start_date = CASE WHEN ?4 THEN COALESCE(start_date, ?3) ELSE start_date END
+                         WHERE id = ?1",
+                        params![ti.id, new, now_s, finished],
+                    ).map_err(sql)?;
+                    ti.state = Some(new.to_string());
+                    events.push(("task_instance", ti_event(ti)));
+                    changed = true;
+                }
+            }
+            for ti in tis
+                .iter()
+                .filter(|t| t.state.as_deref() == Some(state::SCHEDULED))
+            {
+                ready.push((ti.clone(), run.clone(), dag.clone()));
+            }
+            // 4. Finish the run when every task instance is done.
+            if tis.iter().all(|t| state::is_finished(t.state.as_deref())) {
+                let down = dag.downstream();
+                let leaves: Vec<&TiRow> = tis
+                    .iter()
+                    .filter(|t| down.get(t.task_id.as_str()).is_none_or(|d| d.is_empty()))
+                    .collect();
+                let failed = tis.iter().any(|t| {
+                    t.state.as_deref() == Some(state::FAILED) && leaves.iter().any(|l| l.id == t.id)
+                }) || leaves
+                    .iter()
+                    .any(|t| t.state.as_deref() == Some(state::UPSTREAM_FAILED));
+                let final_state = if failed { "failed" } else { "success" };
+                tx.execute("UPDATE dag_run SET state = ?3, end_date = ?4, last_scheduling_decision = ?4 WHERE dag_id = ?1 AND run_id = ?2", params![run.dag_id, run.run_id, final_state, now_s]).map_err(sql)?;
+                events.push((
+                    "dag_run",
+                    json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": final_state}),
+                ));
+            }
+        }
+        // 3. Dispatch within parallelism and max_active_tasks, highest priority first.
+        let mut active: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM task_instance WHERE state IN ('queued', 'running')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        ready.sort_by(|a, b| {
+            b.0.priority_weight
+                .cmp(&a.0.priority_weight)
+                .then(a.1.run_after.cmp(&b.1.run_after))
+        });
+        let mut per_dag: HashMap<String, i64> = HashMap::new();
+        let mut dispatch = Vec::new();
+        for (mut ti, run, dag) in ready {
+            if active >= self.config.parallelism as i64 {
+                break;
+            }
+            let running_in_dag = match per_dag.get(&ti.dag_id) {
+                Some(n) => *n,
+                None => tx.query_row("SELECT COUNT(*) FROM task_instance WHERE dag_id = ?1 AND state IN ('queued', 'running')", [&ti.dag_id], |r| r.get(0)).map_err(sql)?,
+            };
+            if running_in_dag >= dag.max_active_tasks.max(1) as i64 {
+                continue;
+            }
+            per_dag.insert(ti.dag_id.clone(), running_in_dag + 1);
+            active += 1;
+            ti.try_number += 1;
+            tx.execute(
+                "UPDATE task_instance SET state = 'running', try_number = ?2, queued_dttm = ?3, start_date = ?3, end_date = NULL, duration = NULL, next_retry_at = NULL, error = NULL, hostname = ?4 WHERE id = ?1",
+                params![ti.id, ti.try_number, now_s, hostname()],
+            ).map_err(sql)?;
+            ti.state = Some(state::RUNNING.into());
+            events.push(("task_instance", ti_event(&ti)));
+            dispatch.push(Dispatch { ti, run, dag });
+        }
+        let wait = next_retry.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
+        Ok((dispatch, events, wait))
+    }
+
+    fn start(&self, d: Dispatch) {
+        let Some(task) = d.dag.task(&d.ti.task_id).cloned() else {
+            return;
+        };
+        let date = d
+            .run
+            .logical_date
+            .as_deref()
+            .and_then(parse_ts)
+            .or_else(|| parse_ts(&d.run.run_after))
+            .unwrap_or_else(Utc::now);
+        let mut params = serde_json::Map::new();
+        for (k, p) in &d.dag.params {
+            params.insert(k.clone(), p.get("value").cloned().unwrap_or(Value::Null));
+        }
+        if let Value::Object(conf) = &d.run.conf {
+            for (k, v) in conf {
+                params.insert(k.clone(), v.clone());
+            }
+        }
+        let context = Context {
+            dag_id: d.ti.dag_id.clone(),
+            run_id: d.ti.run_id.clone(),
+            task_id: d.ti.task_id.clone(),
+            map_index: d.ti.map_index,
+            try_number: d.ti.try_number,
+            date,
+            data_interval_start: d.run.data_interval_start.clone(),
+            data_interval_end: d.run.data_interval_end.clone(),
+            params: Value::Object(params),
+            conf: d.run.conf.clone(),
+            variables: Default::default(),
+            connections: json!({}),
+        };
+        let mut log_path = self
+            .config
+            .logs_dir
+            .join(format!("dag_id={}", d.ti.dag_id))
+            .join(format!("run_id={}", d.ti.run_id))
+            .join(format!("task_id={}", d.ti.task_id));
+        if d.ti.map_index >= 0 {
+            log_path = log_path.join(format!("map_index={}", d.ti.map_index));
+        }
+        let log_path = log_path.join(format!("attempt={}.log", d.ti.try_number));
+        self.executor.start(TaskRequest {
+            ti_id: d.ti.id.clone(),
+            try_number: d.ti.try_number,
+            timeout: task
+                .execution_timeout
+                .filter(|s| *s > 0.0)
+                .map(Duration::from_secs_f64),
+            task: Arc::new(task),
+            context,
+            log_path,
+            dag_file: PathBuf::from(&d.dag.fileloc),
+            dags_folder: self.config.dags_folder.clone(),
+        });
+    }
+
+    /// Records how a try ended: success, skipped, up_for_retry (with its retry time) or failed.
+    pub async fn finish(&self, o: TaskOutcome) -> Result<(), StoreError> {
+        let (event, woke) = self
+            .store
+            .write(move |tx| {
+                let Some(ti) = runs::tis_where(tx, "id = ?1", &[&o.ti_id])?.into_iter().next() else {
+                    return Ok((None, false));
+                };
+                if ti.try_number != o.try_number {
+                    return Ok((None, false));
+                }
+                let now_t = Utc::now();
+                let start = ti.start_date.as_deref().and_then(parse_ts).unwrap_or(now_t);
+                let duration = (now_t - start).num_microseconds().unwrap_or(0) as f64 / 1e6;
+                let (new_state, error, retry_at) = match &o.outcome {
+                    Outcome::Success => (state::SUCCESS, None, None),
+                    Outcome::Skipped => (state::SKIPPED, None, None),
+                    Outcome::Failed { error, retryable } => {
+                        if *retryable && ti.try_number <= ti.max_tries {
+                            let spec: Option<(f64, bool, Option<f64>)> = tx
+                                .query_row("SELECT spec FROM dag_version WHERE id = ?1", [ti.dag_version_id.clone().unwrap_or_default()], |r| r.get::<_, String>(0))
+                                .optional()
+                                .map_err(sql)?
+                                .and_then(|s| serde_json::from_str::<Dag>(&s).ok())
+                                .and_then(|d| d.task(&ti.task_id).map(|t| (t.retry_delay, t.retry_exponential_backoff, t.max_retry_delay)));
+                            let delay = spec.map(|(d, exp, max)| retry_delay(d, exp, max, ti.try_number)).unwrap_or(300.0);
+                            let at = now_t + chrono::Duration::microseconds((delay * 1e6) as i64);
+                            (state::UP_FOR_RETRY, Some(error.clone()), Some(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)))
+                        } else {
+                            (state::FAILED, Some(error.clone()), None)
+                        }
+                    }
+                };
+                let now_s = now();
+                tx.execute(
+                    "UPDATE task_instance SET state = ?2, end_date = ?3, duration = ?4, error = ?5, next_retry_at = ?6, rendered_fields = ?7 WHERE id = ?1",
+                    params![ti.id, new_state, now_s, duration, error, retry_at, serde_json::to_string(&o.rendered).unwrap_or_else(|_| "{}".into())],
+                ).map_err(sql)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO task_instance_history(ti_id, try_number, state, start_date, end_date, duration, pid, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![ti.id, ti.try_number, new_state, ti.start_date, now_s, duration, ti.pid, error],
+                ).map_err(sql)?;
+                let mut ti = ti;
+                ti.state = Some(new_state.to_string());
+                Ok((Some(ti_event(&ti)), true))
+            })
+            .await?;
+        if let Some(e) = event {
+            self.events.publish("task_instance", e);
+        }
+        if woke {
+            self.wake();
+        }
+        Ok(())
+    }
+}
+
+/// Airflow's retry delay: `retry_delay`, doubled per try with exponential backoff, capped by
+/// `max_retry_delay`.
+pub fn retry_delay(delay: f64, exponential: bool, max: Option<f64>, try_number: i64) -> f64 {
+    let d = if exponential {
+        delay * 2f64.powi((try_number - 1).clamp(0, 30) as i32)
+    } else {
+        delay
+    };
+    match max {
+        Some(m) if m > 0.0 => d.min(m),
+        _ => d,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn ti_event(ti: &TiRow) -> Value {
+    json!({"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index, "state": ti.state, "try_number": ti.try_number})
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retry_delay_backs_off_and_caps() {
+        assert_eq!(super::retry_delay(10.0, false, None, 3), 10.0);
+        assert_eq!(super::retry_delay(10.0, true, None, 1), 10.0);
+        assert_eq!(super::retry_delay(10.0, true, None, 3), 40.0);
+        assert_eq!(super::retry_delay(10.0, true, Some(25.0), 3), 25.0);
+    }
+}

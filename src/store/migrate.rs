@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_dags",
         sql: include_str!("../../migrations/0002_dags.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_engine",
+        sql: include_str!("../../migrations/0003_engine.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

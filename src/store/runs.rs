@@ -136,3 +136,188 @@ pub fn get(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Option<RunRo
     .optional()
     .map_err(sql)
 }
+
+/// A new run to create.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub dag_id: String,
+    pub run_id: String,
+    pub run_type: String,
+    pub logical_date: Option<String>,
+    pub run_after: String,
+    pub data_interval_start: Option<String>,
+    pub data_interval_end: Option<String>,
+    pub conf: Value,
+    pub note: Option<String>,
+    pub triggered_by: String,
+    pub triggering_user_name: Option<String>,
+}
+
+/// Why a run could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateRunError {
+    #[error("The Dag with ID: `{0}` was not found")]
+    NoDag(String),
+    #[error("A DAG Run already exists for DAG {dag_id} with run id {run_id}")]
+    Duplicate { dag_id: String, run_id: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates a queued run pinned to the DAG's latest version, with a task instance (no state
+/// yet) for every task. Returns the run.
+pub fn create(
+    tx: &rusqlite::Transaction<'_>,
+    new: &NewRun,
+) -> std::result::Result<RunRow, CreateRunError> {
+    let Some(row) = super::dags::get_dag(tx, &new.dag_id)? else {
+        return Err(CreateRunError::NoDag(new.dag_id.clone()));
+    };
+    let version = row
+        .latest_version_id
+        .clone()
+        .ok_or_else(|| CreateRunError::NoDag(new.dag_id.clone()))?;
+    let exists: bool = tx
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM dag_run WHERE dag_id = ?1 AND run_id = ?2)",
+            [&new.dag_id, &new.run_id],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if exists {
+        return Err(CreateRunError::Duplicate {
+            dag_id: new.dag_id.clone(),
+            run_id: new.run_id.clone(),
+        });
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tx.execute(
+        "INSERT INTO dag_run(dag_id, run_id, dag_version_id, run_type, state, logical_date, run_after,
+             data_interval_start, data_interval_end, queued_at, conf, note, triggered_by, triggering_user_name)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        rusqlite::params![
+            new.dag_id,
+            new.run_id,
+            version,
+            new.run_type,
+            new.logical_date,
+            new.run_after,
+            new.data_interval_start,
+            new.data_interval_end,
+            now,
+            new.conf.to_string(),
+            new.note,
+            new.triggered_by,
+            new.triggering_user_name
+        ],
+    )
+    .map_err(sql)?;
+    for t in &row.dag.tasks {
+        tx.execute(
+            "INSERT INTO task_instance(id, dag_id, run_id, task_id, map_index, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id)
+             VALUES (?1, ?2, ?3, ?4, -1, ?5, ?6, ?7, ?8, ?9, ?10)",
+            rusqlite::params![
+                uuid::Uuid::new_v4().to_string(),
+                new.dag_id,
+                new.run_id,
+                t.task_id,
+                t.retries,
+                t.operator,
+                t.pool,
+                t.pool_slots,
+                t.priority_weight,
+                version
+            ],
+        )
+        .map_err(sql)?;
+    }
+    Ok(get(tx, &new.dag_id, &new.run_id)?.expect("just inserted"))
+}
+
+/// A row of `task_instance`.
+#[derive(Debug, Clone)]
+pub struct TiRow {
+    pub id: String,
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    pub map_index: i64,
+    pub try_number: i64,
+    pub max_tries: i64,
+    pub state: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub duration: Option<f64>,
+    pub queued_dttm: Option<String>,
+    pub scheduled_dttm: Option<String>,
+    pub next_retry_at: Option<String>,
+    pub pid: Option<i64>,
+    pub operator: Option<String>,
+    pub pool: String,
+    pub pool_slots: i64,
+    pub priority_weight: i64,
+    pub dag_version_id: Option<String>,
+    pub rendered_fields: Value,
+    pub note: Option<String>,
+    pub error: Option<String>,
+}
+
+const TI_COLUMNS: &str = "id, dag_id, run_id, task_id, map_index, try_number, max_tries, state, start_date, end_date,
+    duration, queued_dttm, scheduled_dttm, next_retry_at, pid, operator, pool, pool_slots, priority_weight,
+    dag_version_id, rendered_fields, note, error";
+
+fn ti_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TiRow> {
+    let rendered: String = r.get(20)?;
+    Ok(TiRow {
+        id: r.get(0)?,
+        dag_id: r.get(1)?,
+        run_id: r.get(2)?,
+        task_id: r.get(3)?,
+        map_index: r.get(4)?,
+        try_number: r.get(5)?,
+        max_tries: r.get(6)?,
+        state: r.get(7)?,
+        start_date: r.get(8)?,
+        end_date: r.get(9)?,
+        duration: r.get(10)?,
+        queued_dttm: r.get(11)?,
+        scheduled_dttm: r.get(12)?,
+        next_retry_at: r.get(13)?,
+        pid: r.get(14)?,
+        operator: r.get(15)?,
+        pool: r.get(16)?,
+        pool_slots: r.get(17)?,
+        priority_weight: r.get(18)?,
+        dag_version_id: r.get(19)?,
+        rendered_fields: serde_json::from_str(&rendered)
+            .unwrap_or(Value::Object(Default::default())),
+        note: r.get(21)?,
+        error: r.get(22)?,
+    })
+}
+
+/// Task instances matching a SQL condition over `task_instance` (with `?N` parameters).
+pub fn tis_where(
+    conn: &Connection,
+    cond: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<TiRow>> {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {TI_COLUMNS} FROM task_instance WHERE {cond}"
+        ))
+        .map_err(sql)?;
+    stmt.query_map(args, ti_row)
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)
+}
+
+/// Every task instance of a run, by task id then map index.
+pub fn tis_of_run(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Vec<TiRow>> {
+    tis_where(
+        conn,
+        "dag_id = ?1 AND run_id = ?2 ORDER BY task_id, map_index",
+        &[&dag_id, &run_id],
+    )
+}

@@ -238,7 +238,7 @@ fn db_commands_migrate_check_and_reset() {
     c.args(["db", "reset", "--yes"]);
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("schema version 2"), "{out}");
+    assert!(out.contains("schema version 3"), "{out}");
     assert!(!marker.exists());
 }
 

@@ -2,6 +2,7 @@
 //! real HTTP on loopback. One test target, one module per area.
 
 mod authoring;
+mod engine;
 mod foundation;
 mod reload;
 mod support;

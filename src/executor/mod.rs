@@ -1,0 +1,68 @@
+//! Executors run one task instance try and report how it ended.
+//!
+//! [`Executor`] is the boundary the scheduler uses: `start` a [`TaskRequest`], receive a
+//! [`TaskOutcome`] on the completion channel, `kill` on timeout, cancel or shutdown. The
+//! subprocess executor is the default; a container executor (bollard) fills the same trait.
+//!
+//! **Invariant:** a task never inherits the server's environment: its environment is built
+//! from scratch (PATH, HOME, LANG, TZ, the task's `env`, `AIRFLOW_CTX_*`). A try is reported
+//! `Success` only after its XCom is durable.
+
+pub mod subprocess;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dag::Task;
+
+/// Everything needed to run one try of one task instance.
+#[derive(Debug, Clone)]
+pub struct TaskRequest {
+    pub ti_id: String,
+    pub try_number: i64,
+    pub task: Arc<Task>,
+    pub context: template::Context,
+    /// NDJSON log file of this try.
+    pub log_path: PathBuf,
+    /// The DAG file and folder (Python tasks re-import it).
+    pub dag_file: PathBuf,
+    pub dags_folder: PathBuf,
+    pub timeout: Option<Duration>,
+}
+
+/// How a try ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Success,
+    Skipped,
+    /// `retryable` is false for failures Airflow never retries (AirflowFailException...).
+    Failed {
+        error: String,
+        retryable: bool,
+    },
+}
+
+/// Reported on the completion channel when a try ends.
+#[derive(Debug, Clone)]
+pub struct TaskOutcome {
+    pub ti_id: String,
+    pub try_number: i64,
+    pub outcome: Outcome,
+    /// Template fields as rendered for this try.
+    pub rendered: BTreeMap<String, serde_json::Value>,
+    /// For branch tasks: the task ids to follow.
+    pub follow: Option<Vec<String>>,
+}
+
+/// The scheduler's view of an executor.
+pub trait Executor: Send + Sync {
+    /// Starts a try; its outcome arrives later on the completion channel.
+    fn start(&self, req: TaskRequest);
+    /// Kills a running try (its whole process group); its outcome is still reported.
+    fn kill(&self, ti_id: &str);
+    /// The process id of a running try, if any.
+    fn pid(&self, ti_id: &str) -> Option<u32>;
+}

@@ -1,0 +1,385 @@
+//! The default executor: each try in its own process group on this machine.
+//!
+//! Bash tasks run `bash -c` with the rendered `bash_command`; the last stdout line is the XCom
+//! when `do_xcom_push`; `skip_on_exit_code` (default 99) skips. Empty tasks finish at once.
+//! Every output line is appended to the try's NDJSON log with its time and stream, and
+//! published as a `log` event. `execution_timeout` kills the whole process group.
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use super::template::Renderer;
+use super::{Executor, Outcome, TaskOutcome, TaskRequest};
+use crate::events::EventBus;
+use crate::xcom::{RETURN_VALUE, XcomKey, XcomStore};
+
+/// Runs tries as local subprocesses.
+pub struct SubprocessExecutor {
+    xcom: XcomStore,
+    events: EventBus,
+    done: mpsc::UnboundedSender<TaskOutcome>,
+    running: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl SubprocessExecutor {
+    pub fn new(
+        xcom: XcomStore,
+        events: EventBus,
+        done: mpsc::UnboundedSender<TaskOutcome>,
+    ) -> SubprocessExecutor {
+        SubprocessExecutor {
+            xcom,
+            events,
+            done,
+            running: Arc::default(),
+        }
+    }
+}
+
+/// The environment of a task, built from scratch.
+pub fn task_env(req: &TaskRequest, extra: Option<&Value>) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    env.insert(
+        "PATH".into(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
+    );
+    if let Ok(h) = std::env::var("HOME") {
+        env.insert("HOME".into(), h);
+    }
+    env.insert(
+        "LANG".into(),
+        std::env::var("LANG").unwrap_or_else(|_| "C.UTF-8".into()),
+    );
+    env.insert(
+        "TZ".into(),
+        std::env::var("TZ").unwrap_or_else(|_| "UTC".into()),
+    );
+    let c = &req.context;
+    env.insert("AIRFLOW_CTX_DAG_ID".into(), c.dag_id.clone());
+    env.insert("AIRFLOW_CTX_TASK_ID".into(), c.task_id.clone());
+    env.insert("AIRFLOW_CTX_DAG_RUN_ID".into(), c.run_id.clone());
+    env.insert("AIRFLOW_CTX_TRY_NUMBER".into(), req.try_number.to_string());
+    env.insert("AIRFLOW_CTX_LOGICAL_DATE".into(), c.date.to_rfc3339());
+    env.insert("AIRFLOW_CTX_DAG_OWNER".into(), req.task.owner.clone());
+    if let Some(Value::Object(m)) = extra {
+        for (k, v) in m {
+            env.insert(
+                k.clone(),
+                v.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| v.to_string()),
+            );
+        }
+    }
+    env
+}
+
+struct LogWriter {
+    file: tokio::fs::File,
+    events: EventBus,
+    key: Value,
+}
+
+impl LogWriter {
+    async fn open(req: &TaskRequest, events: EventBus) -> std::io::Result<LogWriter> {
+        if let Some(parent) = req.log_path.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&req.log_path)
+            .await?;
+        let c = &req.context;
+        Ok(LogWriter {
+            file,
+            events,
+            key: json!({"dag_id": c.dag_id, "run_id": c.run_id, "task_id": c.task_id, "map_index": c.map_index, "try_number": req.try_number}),
+        })
+    }
+
+    async fn line(&mut self, stream: &str, level: Option<&str>, text: &str) {
+        let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut rec = json!({"timestamp": ts, "stream": stream, "line": text});
+        if let Some(l) = level {
+            rec["level"] = json!(l);
+        }
+        let mut bytes = serde_json::to_vec(&rec).unwrap_or_default();
+        bytes.push(b'\n');
+        let _ = self.file.write_all(&bytes).await;
+        let mut ev = self.key.clone();
+        ev["lines"] = json!([rec]);
+        self.events.publish("log", ev);
+    }
+}
+
+impl Executor for SubprocessExecutor {
+    fn start(&self, req: TaskRequest) {
+        let xcom = self.xcom.clone();
+        let events = self.events.clone();
+        let done = self.done.clone();
+        let running = self.running.clone();
+        tokio::spawn(async move {
+            let ti_id = req.ti_id.clone();
+            let try_number = req.try_number;
+            let (outcome, rendered) = run(&req, &xcom, &events, &running).await;
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&ti_id);
+            let _ = done.send(TaskOutcome {
+                ti_id,
+                try_number,
+                outcome,
+                rendered,
+                follow: None,
+            });
+        });
+    }
+
+    fn kill(&self, ti_id: &str) {
+        if let Some(pid) = self.pid(ti_id) {
+            kill_group(pid);
+        }
+    }
+
+    fn pid(&self, ti_id: &str) -> Option<u32> {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(ti_id)
+            .copied()
+    }
+}
+
+/// Kills a whole process group (the task and everything it started).
+pub fn kill_group(pid: u32) {
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGKILL);
+    }
+}
+
+async fn run(
+    req: &TaskRequest,
+    xcom: &XcomStore,
+    events: &EventBus,
+    running: &Arc<Mutex<HashMap<String, u32>>>,
+) -> (Outcome, BTreeMap<String, Value>) {
+    let mut rendered = BTreeMap::new();
+    let failed = |e: String| Outcome::Failed {
+        error: e,
+        retryable: true,
+    };
+    let mut log = match LogWriter::open(req, events.clone()).await {
+        Ok(l) => l,
+        Err(e) => {
+            return (
+                failed(format!(
+                    "cannot open the log {}: {e}",
+                    req.log_path.display()
+                )),
+                rendered,
+            );
+        }
+    };
+    let t = &req.task;
+    log.line(
+        "leoflow",
+        Some("info"),
+        &format!(
+            "Running task {} ({}), try {}",
+            t.task_id, t.operator, req.try_number
+        ),
+    )
+    .await;
+    match t.kind.as_str() {
+        "empty" => {
+            log.line("leoflow", Some("info"), "EmptyOperator: nothing to run")
+                .await;
+            (Outcome::Success, rendered)
+        }
+        "bash" if t.args.get("bash_command").is_some_and(|c| c.is_string()) => {
+            let renderer = Renderer::new(&req.context, xcom, &t.task_id);
+            let cmd = match renderer.render(
+                "bash_command",
+                t.args["bash_command"].as_str().unwrap_or_default(),
+            ) {
+                Ok(c) => c,
+                Err(e) => {
+                    log.line("leoflow", Some("error"), &e).await;
+                    return (failed(e), rendered);
+                }
+            };
+            rendered.insert("bash_command".into(), json!(cmd));
+            let env_value = match t.args.get("env") {
+                Some(v @ Value::Object(_)) => match renderer.render_value("env", v) {
+                    Ok(v) => Some(v),
+                    Err(e) => return (failed(e), rendered),
+                },
+                _ => None,
+            };
+            if let Some(v) = &env_value {
+                rendered.insert("env".into(), v.clone());
+            }
+            let mut env = task_env(req, env_value.as_ref());
+            if t.args.get("append_env").and_then(|v| v.as_bool()) == Some(true) {
+                // Airflow's append_env adds the task env to the worker's; Lite's worker env is the
+                // scrubbed base above, never the server's own.
+                env.extend(task_env(req, None));
+            }
+            let cwd = t
+                .args
+                .get("cwd")
+                .and_then(|v| v.as_str())
+                .map(std::path::PathBuf::from);
+            let skip_code = t
+                .args
+                .get("skip_on_exit_code")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(99);
+            let outcome = run_bash(req, &cmd, env, cwd, &mut log, running).await;
+            match outcome {
+                Ok((0, last)) => {
+                    if t.do_xcom_push
+                        && let Some(last) = last
+                    {
+                        let key = XcomKey {
+                            dag_id: req.context.dag_id.clone(),
+                            run_id: req.context.run_id.clone(),
+                            task_id: t.task_id.clone(),
+                            map_index: req.context.map_index,
+                            key: RETURN_VALUE.into(),
+                        };
+                        if let Err(e) = xcom.put(&key, &json!(last)) {
+                            log.line("leoflow", Some("error"), &e.to_string()).await;
+                            return (
+                                Outcome::Failed {
+                                    error: e.to_string(),
+                                    retryable: false,
+                                },
+                                rendered,
+                            );
+                        }
+                        if let Err(e) = xcom.flush_async().await {
+                            return (failed(e.to_string()), rendered);
+                        }
+                    }
+                    log.line("leoflow", Some("info"), "Task finished: success")
+                        .await;
+                    (Outcome::Success, rendered)
+                }
+                Ok((code, _)) if code == skip_code => {
+                    log.line(
+                        "leoflow",
+                        Some("info"),
+                        &format!("Exit code {code}: task skipped"),
+                    )
+                    .await;
+                    (Outcome::Skipped, rendered)
+                }
+                Ok((code, _)) => {
+                    let e = format!(
+                        "Bash command failed. The command returned a non-zero exit code {code}."
+                    );
+                    log.line("leoflow", Some("error"), &e).await;
+                    (failed(e), rendered)
+                }
+                Err(e) => {
+                    log.line("leoflow", Some("error"), &e).await;
+                    (failed(e), rendered)
+                }
+            }
+        }
+        other => {
+            let e = format!(
+                "tasks of kind {other:?} ({}) are not run by this build of the subprocess executor yet",
+                t.operator
+            );
+            log.line("leoflow", Some("error"), &e).await;
+            (
+                Outcome::Failed {
+                    error: e,
+                    retryable: false,
+                },
+                rendered,
+            )
+        }
+    }
+}
+
+/// Runs `bash -c cmd` in its own process group; `(exit code, last stdout line)`.
+async fn run_bash(
+    req: &TaskRequest,
+    cmd: &str,
+    env: BTreeMap<String, String>,
+    cwd: Option<std::path::PathBuf>,
+    log: &mut LogWriter,
+    running: &Arc<Mutex<HashMap<String, u32>>>,
+) -> Result<(i64, Option<String>), String> {
+    let mut c = tokio::process::Command::new("bash");
+    c.arg("-c")
+        .arg(cmd)
+        .env_clear()
+        .envs(&env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let dir = cwd.unwrap_or_else(std::env::temp_dir);
+    c.current_dir(&dir);
+    let mut child = c.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
+    let pid = child.id().unwrap_or(0);
+    running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(req.ti_id.clone(), pid);
+    let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
+    let mut last = None;
+    let deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
+    let (mut out_open, mut err_open) = (true, true);
+    let timed_out = loop {
+        if !out_open && !err_open {
+            break false;
+        }
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            l = out.next_line(), if out_open => match l {
+                Ok(Some(l)) => { log.line("stdout", None, &l).await; last = Some(l); }
+                _ => out_open = false,
+            },
+            l = err.next_line(), if err_open => match l {
+                Ok(Some(l)) => log.line("stderr", None, &l).await,
+                _ => err_open = false,
+            },
+            _ = sleep => break true,
+        }
+    };
+    if timed_out {
+        kill_group(pid);
+        let _ = child.wait().await;
+        let t = req.timeout.unwrap_or_default();
+        return Err(format!(
+            "Timeout: the task exceeded its execution_timeout of {}s and its process group was killed",
+            t.as_secs_f64()
+        ));
+    }
+    let status = child.wait().await.map_err(|e| e.to_string())?;
+    // Anything the command left running in its group goes with it.
+    kill_group(pid);
+    match status.code() {
+        Some(c) => Ok((c as i64, last)),
+        None => Err("the task's process was killed by a signal".into()),
+    }
+}

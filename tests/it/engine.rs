@@ -1,0 +1,218 @@
+//! Issue 5 (run engine), the parts built so far: trigger through the API, the event-driven
+//! scheduler with trigger rules and retries, the subprocess executor for bash tasks with
+//! templates, XCom, logs, skips and timeouts.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn start(home: &Path, dags: &Path) -> Server {
+    let s = Server::start(home, &[dags.to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get_json(&s.url("/api/v2/monitor/health")).1["dag_processor"]["parse_progress"]["initial_scan_done"]
+        != true
+    {
+        assert!(Instant::now() < deadline, "initial scan did not finish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s
+}
+
+fn trigger(s: &Server, dag_id: &str, body: Value) -> (u16, Value) {
+    let r = http()
+        .post(s.url(&format!("/api/v2/dags/{dag_id}/dagRuns")))
+        .json(&body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap())
+}
+
+fn enc(s: &str) -> String {
+    s.replace(':', "%3A").replace('+', "%2B")
+}
+
+/// Waits for the run to finish; returns (run, task instances by id).
+fn wait_run(
+    s: &Server,
+    dag_id: &str,
+    run_id: &str,
+) -> (Value, std::collections::BTreeMap<String, Value>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, run) = get_json(&s.url(&format!("/api/v2/dags/{dag_id}/dagRuns/{}", enc(run_id))));
+        if run["state"] == "success" || run["state"] == "failed" {
+            let (_, tis) = get_json(&s.url(&format!(
+                "/api/v2/dags/{dag_id}/dagRuns/{}/taskInstances",
+                enc(run_id)
+            )));
+            let map = tis["task_instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["task_id"].as_str().unwrap().to_string(), t.clone()))
+                .collect();
+            return (run, map);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} did not finish: {run}\n{}",
+            s.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const CHAIN: &str = r#"
+from airflow.sdk import DAG, Param
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("chain", schedule=None, params={"who": Param("world", type="string"), "mode": Param("a", enum=["a", "b"])}):
+    a = BashOperator(task_id="a", bash_command="echo hello {{ params.who }}; echo 42")
+    b = BashOperator(task_id="b", bash_command="echo got {{ ti.xcom_pull(task_ids='a') }} in {{ run_id }}")
+    c = BashOperator(task_id="c", bash_command="echo try $AIRFLOW_CTX_TRY_NUMBER; exit 3", retries=1, retry_delay=0)
+    d = BashOperator(task_id="d", bash_command="echo cleanup", trigger_rule="one_failed")
+    e = BashOperator(task_id="e", bash_command="echo never")
+    a >> b >> c >> [d, e]
+"#;
+
+#[test]
+fn a_triggered_bash_run_passes_xcom_retries_and_follows_trigger_rules() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), CHAIN).unwrap();
+    let s = start(home.path(), dags.path());
+    let (status, run) = trigger(
+        &s,
+        "chain",
+        json!({"logical_date": null, "conf": {"who": "leoflow"}, "note": "from a test"}),
+    );
+    assert_eq!(status, 200, "{run}");
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    assert!(run_id.starts_with("manual__"), "{run_id}");
+    assert_same_shape(&airflow_sample("dag_run_get.json"), &run, "dag_run");
+    let (run, tis) = wait_run(&s, "chain", &run_id);
+    // c failed after its retry; d (one_failed) ran; e (all_success) is upstream_failed. The
+    // run's state follows its leaves: e is upstream_failed, so the run failed.
+    assert_eq!(run["state"], "failed", "{run}");
+    assert_eq!(tis["a"]["state"], "success");
+    assert_eq!(tis["b"]["state"], "success");
+    assert_eq!(tis["c"]["state"], "failed");
+    assert_eq!(tis["c"]["try_number"], 2);
+    assert_eq!(tis["d"]["state"], "success");
+    assert_eq!(tis["e"]["state"], "upstream_failed");
+    assert_eq!(
+        tis["a"]["rendered_fields"]["bash_command"],
+        "echo hello leoflow; echo 42"
+    );
+    assert_eq!(
+        tis["b"]["rendered_fields"]["bash_command"],
+        format!("echo got 42 in {run_id}")
+    );
+    assert_same_shape(
+        &airflow_sample("task_instance_get.json"),
+        &tis["a"],
+        "task_instance",
+    );
+
+    let logs = home
+        .path()
+        .join("logs/dag_id=chain")
+        .join(format!("run_id={run_id}"));
+    let b_log = std::fs::read_to_string(logs.join("task_id=b/attempt=1.log")).unwrap();
+    let lines: Vec<Value> = b_log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["stream"] == "stdout" && l["line"] == format!("got 42 in {run_id}")),
+        "{b_log}"
+    );
+    assert!(lines.iter().all(|l| l["timestamp"].is_string()));
+    let c2 = std::fs::read_to_string(logs.join("task_id=c/attempt=2.log")).unwrap();
+    assert!(c2.contains("\"try 2\""), "{c2}");
+}
+
+#[test]
+fn trigger_errors_use_airflows_status_codes() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), CHAIN).unwrap();
+    let s = start(home.path(), dags.path());
+    let (status, v) = trigger(&s, "nope", json!({"logical_date": null}));
+    assert_eq!(status, 404, "{v}");
+    let (status, v) = trigger(
+        &s,
+        "chain",
+        json!({"logical_date": null, "conf": {"mode": "z"}}),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("mode"), "{v}");
+    let (status, v) = trigger(&s, "chain", json!({"logical_date": "yesterday"}));
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["detail"][0]["loc"], json!(["body", "logical_date"]));
+    let (status, v) = trigger(&s, "chain", json!({"logical_date": null, "colour": "red"}));
+    assert_eq!(status, 422, "{v}");
+    let (status, _) = trigger(
+        &s,
+        "chain",
+        json!({"logical_date": null, "dag_run_id": "mine"}),
+    );
+    assert_eq!(status, 200);
+    let (status, v) = trigger(
+        &s,
+        "chain",
+        json!({"logical_date": null, "dag_run_id": "mine"}),
+    );
+    assert_eq!(status, 409, "{v}");
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group_and_exit_99_skips() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    // A marker only this test's processes carry, to find orphans.
+    let marker = format!(
+        "{}.{}",
+        3000 + std::process::id() % 1000,
+        std::process::id()
+    );
+    std::fs::write(
+        dags.path().join("slow.py"),
+        format!(
+            r#"
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("slow", schedule=None):
+    t = BashOperator(task_id="t", bash_command="sleep {marker} & sleep {marker}", execution_timeout=datetime.timedelta(seconds=1))
+    skip = BashOperator(task_id="skip", bash_command="exit 99")
+    after = BashOperator(task_id="after", bash_command="echo no")
+    skip >> after
+"#
+        ),
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "slow", json!({"logical_date": null}));
+    let started = Instant::now();
+    let (run, tis) = wait_run(&s, "slow", run["dag_run_id"].as_str().unwrap());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(tis["t"]["state"], "failed", "{run}");
+    assert_eq!(tis["skip"]["state"], "skipped");
+    assert_eq!(tis["after"]["state"], "skipped");
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        !ps.lines().any(|l| l.contains(&format!("sleep {marker}"))),
+        "orphans left:\n{ps}"
+    );
+}
