@@ -380,3 +380,71 @@ fn changes_stream_as_server_sent_events() {
     let i = got.iter().position(|l| l.contains("\"fresh\"")).unwrap();
     assert_eq!(got[i - 1], "event: dag_updated", "{got:?}");
 }
+
+#[test]
+fn the_last_good_version_can_be_triggered_and_a_running_run_keeps_its_version() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let file = dags.path().join("pinned.py");
+    let v1 = format!(
+        "{HEAD}\nwith DAG('pinned', schedule=None):\n    BashOperator(task_id='slow', bash_command='sleep 1; echo v1')\n"
+    );
+    std::fs::write(&file, &v1).unwrap();
+    let s = start(home.path(), dags.path(), &[]);
+    let trigger = |s: &Server| -> String {
+        let r = http()
+            .post(s.url("/api/v2/dags/pinned/dagRuns"))
+            .json(&serde_json::json!({"logical_date": null}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().unwrap()["dag_run_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let enc = |s: &str| s.replace(':', "%3A").replace('+', "%2B");
+    let run1 = trigger(&s);
+    // While run 1 runs, the file changes: version 2 appears, run 1 stays on version 1.
+    std::fs::write(
+        &file,
+        format!("{v1}    BashOperator(task_id='added', bash_command='echo v2')\n"),
+    )
+    .unwrap();
+    wait_for(10, "version 2", || {
+        (get_json(&s.url("/api/v2/dags/pinned/dagVersions")).1["total_entries"] == 2).then_some(())
+    });
+    let done = |run: &str| {
+        wait_for(20, "the run to finish", || {
+            let (_, r) = get_json(&s.url(&format!("/api/v2/dags/pinned/dagRuns/{}", enc(run))));
+            (r["state"] == "success" || r["state"] == "failed").then_some(r)
+        })
+    };
+    let r1 = done(&run1);
+    assert_eq!(r1["state"], "success", "{r1}");
+    assert_eq!(r1["dag_versions"][0]["version_number"], 1);
+    let (_, tis) = get_json(&s.url(&format!(
+        "/api/v2/dags/pinned/dagRuns/{}/taskInstances",
+        enc(&run1)
+    )));
+    assert_eq!(tis["total_entries"], 1, "{tis}");
+
+    // A broken file keeps serving its last good version, which can still be triggered.
+    std::fs::write(
+        &file,
+        "from airflow.sdk import DAG\nraise RuntimeError('broken on purpose')\n",
+    )
+    .unwrap();
+    wait_for(10, "the import error", || {
+        import_errors(&s).into_iter().next()
+    });
+    let run2 = trigger(&s);
+    let r2 = done(&run2);
+    assert_eq!(r2["state"], "success", "{r2}");
+    assert_eq!(r2["dag_versions"][0]["version_number"], 2);
+    let (_, tis) = get_json(&s.url(&format!(
+        "/api/v2/dags/pinned/dagRuns/{}/taskInstances",
+        enc(&run2)
+    )));
+    assert_eq!(tis["total_entries"], 2, "{tis}");
+}
