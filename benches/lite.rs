@@ -319,6 +319,143 @@ fn reload() {
     );
 }
 
+/// One raw HTTP/1.1 POST of JSON: (status, body).
+fn post(port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    Some((
+        status,
+        buf.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default(),
+    ))
+}
+
+fn ts(v: &serde_json::Value) -> f64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .timestamp_micros() as f64
+        / 1000.0
+}
+
+/// Triggers `dag_id`, waits for the run; returns (wall ms, task instances).
+fn run_dag(port: u16, dag_id: &str) -> (f64, Vec<serde_json::Value>) {
+    let t0 = Instant::now();
+    let (status, body) = post(
+        port,
+        &format!("/api/v2/dags/{dag_id}/dagRuns"),
+        r#"{"logical_date": null}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let run: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let run_id = run["dag_run_id"]
+        .as_str()
+        .unwrap()
+        .replace(':', "%3A")
+        .replace('+', "%2B");
+    loop {
+        let (_, body) = get(port, &format!("/api/v2/dags/{dag_id}/dagRuns/{run_id}")).unwrap();
+        let r: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if r["state"] == "success" || r["state"] == "failed" {
+            assert_eq!(r["state"], "success", "{r}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "{dag_id} did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let wall = t0.elapsed().as_secs_f64() * 1000.0;
+    let mut tis = Vec::new();
+    for page in 0..3 {
+        let (_, body) = get(
+            port,
+            &format!(
+                "/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100&offset={}",
+                page * 100
+            ),
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        tis.extend(v["task_instances"].as_array().unwrap().iter().cloned());
+    }
+    (wall, tis)
+}
+
+/// Median gap from an upstream's end to its downstream's start, in a chain t00 >> t01 >> ...
+fn chain_gap(tis: &[serde_json::Value]) -> f64 {
+    let mut sorted: Vec<&serde_json::Value> = tis.iter().collect();
+    sorted.sort_by(|a, b| a["task_id"].as_str().cmp(&b["task_id"].as_str()));
+    let mut gaps: Vec<f64> = sorted
+        .windows(2)
+        .map(|w| ts(&w[1]["start_date"]) - ts(&w[0]["end_date"]))
+        .collect();
+    gaps.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    percentile(&gaps, 0.5)
+}
+
+/// Run-engine figures: chain of 20 bash `true` tasks and a fan-out of 200 bash tasks.
+fn engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let dags = dir.path().join("dags");
+    std::fs::create_dir_all(&dags).unwrap();
+    let head = "from airflow.sdk import DAG, chain\nfrom airflow.providers.standard.operators.bash import BashOperator\n";
+    std::fs::write(
+        dags.join("bash_chain.py"),
+        format!("{head}with DAG('bash_chain', schedule=None):\n    chain(*[BashOperator(task_id=f't{{i:02d}}', bash_command='true') for i in range(20)])\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dags.join("fan_out.py"),
+        format!("{head}with DAG('fan_out', schedule=None, max_active_tasks=200):\n    start = BashOperator(task_id='start', bash_command='true')\n    start >> [BashOperator(task_id=f'f{{i:03d}}', bash_command='true') for i in range(200)]\n"),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = spawn(dir.path(), port, &dags);
+    let t0 = Instant::now();
+    loop {
+        if let Some((200, body)) = get(port, "/api/v2/monitor/health")
+            && body.contains("\"initial_scan_done\":true")
+        {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut walls = Vec::new();
+    let mut gaps = Vec::new();
+    for _ in 0..3 {
+        let (wall, tis) = run_dag(port, "bash_chain");
+        assert_eq!(tis.len(), 20);
+        walls.push(wall);
+        gaps.push(chain_gap(&tis));
+    }
+    walls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    gaps.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (fan, tis) = run_dag(port, "fan_out");
+    assert_eq!(tis.len(), 201);
+    stop(child);
+    println!("engine: subprocess executor");
+    println!(
+        "  chain of 20 bash `true`: wall {:.0} ms (median of 3), median gap upstream end -> downstream start {:.1} ms (target < 10 ms)",
+        percentile(&walls, 0.5),
+        percentile(&gaps, 0.5)
+    );
+    println!("  fan-out of 200 bash tasks: {fan:.0} ms trigger to run success (target < 5 s)");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -333,5 +470,8 @@ fn main() {
     }
     if want("reload") {
         reload();
+    }
+    if want("engine") {
+        engine();
     }
 }

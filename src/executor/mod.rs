@@ -57,6 +57,19 @@ pub struct TaskOutcome {
     pub follow: Option<Vec<String>>,
 }
 
+/// What an executor reports on its channel.
+#[derive(Debug, Clone)]
+pub enum ExecutorEvent {
+    /// A try's process started (recorded so a restarted server can kill its group).
+    Started {
+        ti_id: String,
+        try_number: i64,
+        pid: u32,
+    },
+    /// A try ended.
+    Finished(TaskOutcome),
+}
+
 /// The scheduler's view of an executor.
 pub trait Executor: Send + Sync {
     /// Starts a try; its outcome arrives later on the completion channel.

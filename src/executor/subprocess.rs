@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::template::Renderer;
-use super::{Executor, Outcome, TaskOutcome, TaskRequest};
+use super::{Executor, ExecutorEvent, Outcome, TaskOutcome, TaskRequest};
 use crate::events::EventBus;
 use crate::xcom::{RETURN_VALUE, XcomKey, XcomStore};
 
@@ -22,7 +22,7 @@ use crate::xcom::{RETURN_VALUE, XcomKey, XcomStore};
 pub struct SubprocessExecutor {
     xcom: XcomStore,
     events: EventBus,
-    done: mpsc::UnboundedSender<TaskOutcome>,
+    done: mpsc::UnboundedSender<ExecutorEvent>,
     running: Arc<Mutex<HashMap<String, u32>>>,
 }
 
@@ -30,7 +30,7 @@ impl SubprocessExecutor {
     pub fn new(
         xcom: XcomStore,
         events: EventBus,
-        done: mpsc::UnboundedSender<TaskOutcome>,
+        done: mpsc::UnboundedSender<ExecutorEvent>,
     ) -> SubprocessExecutor {
         SubprocessExecutor {
             xcom,
@@ -127,18 +127,18 @@ impl Executor for SubprocessExecutor {
         tokio::spawn(async move {
             let ti_id = req.ti_id.clone();
             let try_number = req.try_number;
-            let (outcome, rendered) = run(&req, &xcom, &events, &running).await;
+            let (outcome, rendered) = run(&req, &xcom, &events, &running, &done).await;
             running
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&ti_id);
-            let _ = done.send(TaskOutcome {
+            let _ = done.send(ExecutorEvent::Finished(TaskOutcome {
                 ti_id,
                 try_number,
                 outcome,
                 rendered,
                 follow: None,
-            });
+            }));
         });
     }
 
@@ -169,6 +169,7 @@ async fn run(
     xcom: &XcomStore,
     events: &EventBus,
     running: &Arc<Mutex<HashMap<String, u32>>>,
+    done: &mpsc::UnboundedSender<ExecutorEvent>,
 ) -> (Outcome, BTreeMap<String, Value>) {
     let mut rendered = BTreeMap::new();
     let failed = |e: String| Outcome::Failed {
@@ -242,7 +243,7 @@ async fn run(
                 .get("skip_on_exit_code")
                 .and_then(|v| v.as_i64())
                 .unwrap_or(99);
-            let outcome = run_bash(req, &cmd, env, cwd, &mut log, running).await;
+            let outcome = run_bash(req, &cmd, env, cwd, &mut log, running, done).await;
             match outcome {
                 Ok((0, last)) => {
                     if t.do_xcom_push
@@ -320,6 +321,7 @@ async fn run_bash(
     cwd: Option<std::path::PathBuf>,
     log: &mut LogWriter,
     running: &Arc<Mutex<HashMap<String, u32>>>,
+    done: &mpsc::UnboundedSender<ExecutorEvent>,
 ) -> Result<(i64, Option<String>), String> {
     let mut c = tokio::process::Command::new("bash");
     c.arg("-c")
@@ -339,6 +341,11 @@ async fn run_bash(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(req.ti_id.clone(), pid);
+    let _ = done.send(ExecutorEvent::Started {
+        ti_id: req.ti_id.clone(),
+        try_number: req.try_number,
+        pid,
+    });
     let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();
     let mut last = None;

@@ -25,7 +25,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::dag::Dag;
 use crate::events::EventBus;
 use crate::executor::template::Context;
-use crate::executor::{Executor, Outcome, TaskOutcome, TaskRequest};
+use crate::executor::{Executor, ExecutorEvent, Outcome, TaskOutcome, TaskRequest};
 use crate::health::{Component, Heartbeats};
 use crate::store::runs::{self, RunRow, TiRow};
 use crate::store::{Store, StoreError};
@@ -99,7 +99,7 @@ impl Scheduler {
     }
 
     /// Runs until `done` closes.
-    pub async fn run(self: Arc<Self>, mut done: mpsc::UnboundedReceiver<TaskOutcome>) {
+    pub async fn run(self: Arc<Self>, mut done: mpsc::UnboundedReceiver<ExecutorEvent>) {
         if let Err(e) = self.recover().await {
             tracing::error!(error = %e, "recovering task instances after a restart failed");
         }
@@ -119,13 +119,9 @@ impl Scheduler {
             tokio::select! {
                 o = done.recv() => match o {
                     Some(o) => {
-                        if let Err(e) = self.finish(o).await {
-                            tracing::error!(error = %e, "recording a task outcome failed");
-                        }
+                        self.on_executor_event(o).await;
                         while let Ok(o) = done.try_recv() {
-                            if let Err(e) = self.finish(o).await {
-                                tracing::error!(error = %e, "recording a task outcome failed");
-                            }
+                            self.on_executor_event(o).await;
                         }
                     }
                     None => break,
@@ -442,6 +438,31 @@ impl Scheduler {
             dag_file: PathBuf::from(&d.dag.fileloc),
             dags_folder: self.config.dags_folder.clone(),
         });
+    }
+
+    async fn on_executor_event(&self, e: ExecutorEvent) {
+        let r = match e {
+            ExecutorEvent::Finished(o) => self.finish(o).await,
+            ExecutorEvent::Started {
+                ti_id,
+                try_number,
+                pid,
+            } => {
+                self.store
+                    .write(move |tx| {
+                        tx.execute(
+                            "UPDATE task_instance SET pid = ?3 WHERE id = ?1 AND try_number = ?2",
+                            params![ti_id, try_number, pid],
+                        )
+                        .map_err(sql)?;
+                        Ok(())
+                    })
+                    .await
+            }
+        };
+        if let Err(e) = r {
+            tracing::error!(error = %e, "recording an executor event failed");
+        }
     }
 
     /// Records how a try ended: success, skipped, up_for_retry (with its retry time) or failed.

@@ -216,3 +216,75 @@ with DAG("slow", schedule=None):
         "orphans left:\n{ps}"
     );
 }
+
+#[test]
+fn kill_9_mid_run_recovers_on_restart_without_orphans_or_lost_xcom() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let marker = format!(
+        "{}.{}",
+        4000 + std::process::id() % 1000,
+        std::process::id()
+    );
+    std::fs::write(
+        dags.path().join("crash.py"),
+        format!(
+            r#"
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("crash", schedule=None):
+    a = BashOperator(task_id="a", bash_command="echo 7")
+    b = BashOperator(task_id="b", retries=1, retry_delay=0,
+                     bash_command='if [ "$AIRFLOW_CTX_TRY_NUMBER" = 1 ]; then sleep {marker}; fi; echo done')
+    c = BashOperator(task_id="c", bash_command="echo got {{{{ ti.xcom_pull(task_ids='a') }}}}")
+    a >> b >> c
+"#
+        ),
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "crash", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let db = home.path().join("leoflow.db");
+    // Wait until b runs with its process recorded.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let pid: Option<i64> = c
+            .query_row(
+                "SELECT pid FROM task_instance WHERE task_id = 'b' AND state = 'running'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(None);
+        if pid.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sleeping = || {
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .any(|l| l.contains(&format!("sleep {marker}")))
+    };
+    assert!(sleeping());
+    let (code, _) = s.stop(libc::SIGKILL);
+    assert_eq!(code, -1, "killed by a signal");
+    assert!(
+        sleeping(),
+        "the task's process group outlives a kill -9 of the server"
+    );
+
+    let s = start(home.path(), dags.path());
+    let (run, tis) = wait_run(&s, "crash", &run_id);
+    assert_eq!(run["state"], "success", "{run}");
+    assert_eq!(tis["b"]["try_number"], 2, "{tis:?}");
+    assert_eq!(tis["c"]["rendered_fields"]["bash_command"], "echo got 7");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!sleeping(), "the orphaned try was not killed on restart");
+}
