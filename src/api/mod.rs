@@ -123,6 +123,14 @@ pub fn app(state: AppState) -> Router {
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
             get(runs::task_instances),
         )
+        .route(
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
+            get(runs::task_instance),
+        )
+        .route(
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
+            get(runs::logs),
+        )
         .route("/dagSources/{dag_id}", get(dags::source))
         .route("/importErrors", get(dags::import_errors))
         .route("/importErrors/{import_error_id}", get(dags::import_error));

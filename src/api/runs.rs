@@ -365,7 +365,7 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
     })
 }
 
-/// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances`.
+/// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances` (`~` for every DAG or run).
 pub async fn task_instances(
     State(s): State<AppState>,
     Path((dag_id, run_id)): Path<(String, String)>,
@@ -373,23 +373,58 @@ pub async fn task_instances(
 ) -> Result<Json<Value>, ApiError> {
     let (limit, offset) = p.page()?;
     let (d, r) = (dag_id.clone(), run_id.clone());
-    let (run, tis) = s
+    let (runs, tis) = s
         .store
-        .read(move |c| Ok((q::get(c, &d, &r)?, q::tis_of_run(c, &d, &r)?)))
+        .read(move |c| {
+            let filter = q::RunFilter {
+                dag_id: (d != "~").then(|| d.clone()),
+                limit: i64::MAX,
+                ..Default::default()
+            };
+            let runs: Vec<RunRow> = q::list(c, &filter)?
+                .0
+                .into_iter()
+                .filter(|x| r == "~" || x.run_id == r)
+                .collect();
+            let mut tis = Vec::new();
+            for run in &runs {
+                tis.extend(q::tis_of_run(c, &run.dag_id, &run.run_id)?);
+            }
+            Ok((runs, tis))
+        })
         .await?;
-    let Some(run) = run else {
+    if run_id != "~" && runs.is_empty() {
         return Err(ApiError::not_found(format!(
             "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
         )));
-    };
-    let states = p.all("state");
-    let list: Vec<&q::TiRow> = tis
+    }
+    let run_after_gte = p
+        .get("run_after_gte")
+        .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok());
+    let by_run: std::collections::HashMap<(&str, &str), &RunRow> = runs
         .iter()
-        .filter(|t| {
+        .map(|r| ((r.dag_id.as_str(), r.run_id.as_str()), r))
+        .collect();
+    let states = p.all("state");
+    let task_ids = p.all("task_id");
+    let list: Vec<(&q::TiRow, &RunRow)> = tis
+        .iter()
+        .filter_map(|t| {
+            by_run
+                .get(&(t.dag_id.as_str(), t.run_id.as_str()))
+                .map(|r| (t, *r))
+        })
+        .filter(|(t, _)| {
             states.is_empty()
                 || states
                     .iter()
                     .any(|s| Some(s.as_str()) == t.state.as_deref())
+        })
+        .filter(|(t, _)| task_ids.is_empty() || task_ids.contains(&t.task_id))
+        .filter(|(_, r)| {
+            run_after_gte.is_none_or(|g| {
+                chrono::DateTime::parse_from_rfc3339(&r.run_after).is_ok_and(|ra| ra >= g)
+            })
         })
         .collect();
     let total = list.len();
@@ -397,9 +432,142 @@ pub async fn task_instances(
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
-        .map(|t| ti_json(t, Some(&run)))
+        .map(|(t, r)| ti_json(t, Some(r)))
         .collect();
     Ok(Json(
         json!({"task_instances": page, "total_entries": total}),
     ))
+}
+
+async fn load_ti(
+    s: &AppState,
+    dag_id: &str,
+    run_id: &str,
+    task_id: &str,
+    map_index: i64,
+) -> Result<(q::TiRow, RunRow), ApiError> {
+    let (d, r, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
+    let found = s
+        .store
+        .read(move |c| {
+            let run = q::get(c, &d, &r)?;
+            let ti = q::tis_where(
+                c,
+                "dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4",
+                &[&d, &r, &t, &map_index],
+            )?;
+            Ok((run, ti.into_iter().next()))
+        })
+        .await?;
+    match found {
+        (Some(run), Some(ti)) => Ok((ti, run)),
+        _ => Err(ApiError::not_found(format!(
+            "The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}` and map_index: `{map_index}` was not found"
+        ))),
+    }
+}
+
+/// `GET .../taskInstances/{task_id}`.
+pub async fn task_instance(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let (ti, run) = load_ti(&s, &dag_id, &run_id, &task_id, -1).await?;
+    Ok(Json(ti_json(&ti, Some(&run))))
+}
+
+/// `GET .../taskInstances/{task_id}/logs/{try_number}`: JSON `{"content": [...]}`, NDJSON
+/// (`Accept: application/x-ndjson`) or plain text (`Accept: text/plain`), as Airflow serves them.
+pub async fn logs(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, try_number)): Path<(String, String, String, String)>,
+    p: Params,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let try_number: i64 = try_number.parse().map_err(|_| {
+        ApiError::unprocessable(
+            "int_parsing",
+            &["path", "try_number"],
+            "Input should be a valid integer, unable to parse string as an integer",
+            json!(try_number),
+        )
+    })?;
+    let map_index = p.int("map_index", -1, -1)?;
+    let (ti, _) = load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
+    let mut path = s
+        .config
+        .home
+        .join("logs")
+        .join(format!("dag_id={dag_id}"))
+        .join(format!("run_id={run_id}"))
+        .join(format!("task_id={task_id}"));
+    if map_index >= 0 {
+        path = path.join(format!("map_index={map_index}"));
+    }
+    let path = path.join(format!("attempt={try_number}.log"));
+    let mut events = vec![
+        json!({"timestamp": null, "event": "::group::Log message source details"}),
+        json!({"timestamp": null, "event": path.display().to_string()}),
+        json!({"timestamp": null, "event": "::endgroup::"}),
+    ];
+    match tokio::fs::read_to_string(&path).await {
+        Ok(text) => {
+            for line in text.lines() {
+                let Ok(rec) = serde_json::from_str::<Value>(line) else { continue };
+                let stream = rec["stream"].as_str().unwrap_or("stdout");
+                let level = rec["level"].as_str().unwrap_or(if stream == "stderr" { "warning" } else { "info" });
+                events.push(json!({
+                    "timestamp": rec["timestamp"],
+                    "event": rec["line"],
+                    "level": level,
+                    "logger": if stream == "leoflow" { "task".to_string() } else { format!("task.{stream}") },
+                    "try_number": try_number,
+                    "map_index": map_index,
+                    "dag_id": dag_id,
+                    "run_id": run_id,
+                    "task_id": task_id,
+                    "ti_id": ti.id,
+                }));
+            }
+        }
+        Err(_) if try_number > ti.try_number || ti.try_number == 0 => {
+            events.push(json!({"timestamp": null, "event": format!("No log yet: try {try_number} has not started (the task is in state {}).", ti.state.as_deref().unwrap_or("none"))}));
+        }
+        Err(e) => events.push(json!({"timestamp": null, "event": format!("Could not read {}: {e}", path.display()), "level": "error"})),
+    }
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("application/x-ndjson") {
+        let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+            body,
+        )
+            .into_response());
+    }
+    if accept.starts_with("text/plain") {
+        let body: String = events
+            .iter()
+            .map(|e| {
+                format!(
+                    "[{}] {} - {}\n",
+                    e["timestamp"].as_str().unwrap_or(""),
+                    e["level"].as_str().unwrap_or("info").to_uppercase(),
+                    e["event"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        return Ok((
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response());
+    }
+    Ok(Json(json!({"content": events, "continuation_token": null})).into_response())
 }

@@ -288,3 +288,71 @@ with DAG("crash", schedule=None):
     std::thread::sleep(Duration::from_millis(100));
     assert!(!sleeping(), "the orphaned try was not killed on restart");
 }
+
+#[test]
+fn task_instance_logs_in_airflows_formats() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), CHAIN).unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "chain", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    wait_run(&s, "chain", &run_id);
+    let base = s.url(&format!(
+        "/api/v2/dags/chain/dagRuns/{}/taskInstances/a",
+        enc(&run_id)
+    ));
+    let (status, ti) = get_json(&base);
+    assert_eq!((status, ti["state"].as_str()), (200, Some("success")));
+    // JSON
+    let (status, v) = get_json(&format!("{base}/logs/1"));
+    assert_eq!(status, 200);
+    assert_same_shape(&airflow_sample("log_json.json"), &v, "log");
+    let events: Vec<&str> = v["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(
+        events.contains(&"hello world") && events.contains(&"42"),
+        "{events:?}"
+    );
+    // NDJSON, as the Airflow UI reads it.
+    let r = http()
+        .get(format!("{base}/logs/1"))
+        .header("Accept", "application/x-ndjson")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let text = r.text().unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "42" && l["logger"] == "task.stdout"),
+        "{text}"
+    );
+    // Text
+    let r = http()
+        .get(format!("{base}/logs/1"))
+        .header("Accept", "text/plain")
+        .send()
+        .unwrap();
+    assert!(r.text().unwrap().contains("INFO - hello world"));
+    // A try that never ran, and a task that does not exist.
+    let (status, v) = get_json(&format!("{base}/logs/5"));
+    assert_eq!(status, 200);
+    assert!(v["content"].to_string().contains("has not started"), "{v}");
+    let (status, _) = get_json(&s.url(&format!(
+        "/api/v2/dags/chain/dagRuns/{}/taskInstances/zzz",
+        enc(&run_id)
+    )));
+    assert_eq!(status, 404);
+    // The wildcard list spans runs.
+    let (_, all) = get_json(&s.url("/api/v2/dags/chain/dagRuns/~/taskInstances"));
+    assert_eq!(all["total_entries"], 5);
+}
