@@ -105,14 +105,19 @@ fn timetable_description(d: &Dag) -> Value {
 
 /// The `DagVersionResponse` shape.
 pub fn version_json(v: &VersionRow) -> Value {
+    version_fields(&v.id, v.version_number, &v.dag_id, Some(&v.created_at))
+}
+
+/// The `DagVersionResponse` shape from its parts.
+pub fn version_fields(id: &str, number: i64, dag_id: &str, created_at: Option<&str>) -> Value {
     json!({
-        "id": v.id,
-        "version_number": v.version_number,
-        "dag_id": v.dag_id,
+        "id": id,
+        "version_number": number,
+        "dag_id": dag_id,
         "bundle_name": "dags-folder",
         "bundle_version": null,
-        "created_at": ts(Some(&v.created_at)),
-        "dag_display_name": v.dag_id,
+        "created_at": ts(created_at),
+        "dag_display_name": dag_id,
         "bundle_url": null,
     })
 }

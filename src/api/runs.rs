@@ -24,16 +24,12 @@ pub fn run_json(r: &RunRow) -> Value {
         _ => Value::Null,
     };
     let versions = match r.version_number {
-        Some(n) => json!([{
-            "id": r.dag_version_id,
-            "version_number": n,
-            "dag_id": r.dag_id,
-            "bundle_name": "dags-folder",
-            "bundle_version": null,
-            "created_at": ts(r.version_created_at.as_deref()),
-            "dag_display_name": r.dag_id,
-            "bundle_url": null,
-        }]),
+        Some(n) => json!([super::dags::version_fields(
+            &r.dag_version_id,
+            n,
+            &r.dag_id,
+            r.version_created_at.as_deref()
+        )]),
         None => json!([]),
     };
     json!({

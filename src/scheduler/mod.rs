@@ -28,19 +28,8 @@ use crate::executor::template::Context;
 use crate::executor::{Executor, ExecutorEvent, Outcome, TaskOutcome, TaskRequest};
 use crate::health::{Component, Heartbeats};
 use crate::store::runs::{self, RunRow, TiRow};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, now, sql};
 use rules::{Upstream, Verdict, state};
-
-fn sql(e: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: Default::default(),
-        err: e,
-    }
-}
-
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
 
 fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Result, StoreError};
+use super::{Result, now, sql};
 use crate::dag::{Dag, ImportError, ParseResult};
 
 /// What a write changed, for the event bus.
@@ -40,17 +40,6 @@ pub struct ParsedFile<'a> {
     /// The file's text, kept with each version.
     pub source: &'a str,
     pub result: &'a ParseResult,
-}
-
-fn sql(e: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: Default::default(),
-        err: e,
-    }
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The content hash of a DAG version: its model and its source text.

@@ -194,6 +194,20 @@ impl Store {
     }
 }
 
+/// Wraps a rusqlite error raised inside a transaction closure (the path is added by the
+/// caller's context where it matters).
+pub fn sql(err: rusqlite::Error) -> StoreError {
+    StoreError::Sqlite {
+        path: Default::default(),
+        err,
+    }
+}
+
+/// Now, as the RFC 3339 UTC timestamp (microseconds, `Z`) every table stores.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// Opens one connection with the per-connection pragmas, checking that WAL took.
 fn connect(path: &Path) -> Result<Connection> {
     let e = |err| StoreError::Sqlite {

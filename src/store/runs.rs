@@ -3,14 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value;
 
-use super::{Result, StoreError};
-
-fn sql(e: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite {
-        path: Default::default(),
-        err: e,
-    }
-}
+use super::{Result, StoreError, sql};
 
 /// A row of `dag_run` with its version.
 #[derive(Debug, Clone)]
@@ -190,7 +183,7 @@ pub fn create(
             run_id: new.run_id.clone(),
         });
     }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = super::now();
     tx.execute(
         "INSERT INTO dag_run(dag_id, run_id, dag_version_id, run_type, state, logical_date, run_after,
              data_interval_start, data_interval_end, queued_at, conf, note, triggered_by, triggering_user_name)
