@@ -7,6 +7,7 @@
 //! **Invariant:** only this module knows about HTTP and the API's JSON shapes; it reaches the
 //! rest of the system through the handles in `AppState`.
 
+mod actions;
 mod dags;
 mod error;
 mod meta;
@@ -118,14 +119,31 @@ pub fn app(state: AppState) -> Router {
             "/dags/{dag_id}/dagRuns",
             get(runs::list).post(runs::trigger),
         )
-        .route("/dags/{dag_id}/dagRuns/{dag_run_id}", get(runs::get))
+        .route(
+            "/dags/{dag_id}/dagRuns/{dag_run_id}",
+            get(runs::get)
+                .patch(actions::patch_run)
+                .delete(actions::delete_run),
+        )
+        .route(
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/clear",
+            axum::routing::post(actions::clear_run),
+        )
+        .route(
+            "/dags/{dag_id}/clearTaskInstances",
+            axum::routing::post(actions::clear_task_instances),
+        )
+        .route(
+            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dry_run",
+            axum::routing::patch(actions::patch_ti_dry_run),
+        )
         .route(
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
             get(runs::task_instances),
         )
         .route(
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
-            get(runs::task_instance),
+            get(runs::task_instance).patch(actions::patch_ti),
         )
         .route(
             "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",

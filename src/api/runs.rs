@@ -126,7 +126,7 @@ pub async fn list(
     };
     let (rows, total) = s.store.read(move |c| q::list(c, &filter)).await?;
     Ok(Json(
-        json!({"dag_runs": rows.iter().map(run_json).collect::<Vec<_>>(), "total_entries": total}),
+        json!({"dag_runs": rows.iter().map(run_json).collect::<Vec<_>>(), "total_entries": total, "next_cursor": null, "previous_cursor": null}),
     ))
 }
 
@@ -431,7 +431,7 @@ pub async fn task_instances(
         .map(|(t, r)| ti_json(t, Some(r)))
         .collect();
     Ok(Json(
-        json!({"task_instances": page, "total_entries": total}),
+        json!({"task_instances": page, "total_entries": total, "next_cursor": null, "previous_cursor": null}),
     ))
 }
 

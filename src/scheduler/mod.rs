@@ -87,6 +87,12 @@ impl Scheduler {
         self.wake.notify_one();
     }
 
+    /// Kills a running try (cleared or marked by hand); its outcome is ignored because its
+    /// try number no longer matches.
+    pub fn kill(&self, ti_id: &str) {
+        self.executor.kill(ti_id);
+    }
+
     /// Runs until `done` closes.
     pub async fn run(self: Arc<Self>, mut done: mpsc::UnboundedReceiver<ExecutorEvent>) {
         if let Err(e) = self.recover().await {
@@ -462,7 +468,8 @@ impl Scheduler {
                 let Some(ti) = runs::tis_where(tx, "id = ?1", &[&o.ti_id])?.into_iter().next() else {
                     return Ok((None, false));
                 };
-                if ti.try_number != o.try_number {
+                // A try cleared or marked by hand while it ran: its late outcome is dropped.
+                if ti.try_number != o.try_number || ti.state.as_deref() != Some(state::RUNNING) {
                     return Ok((None, false));
                 }
                 let now_t = Utc::now();

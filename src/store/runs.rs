@@ -314,3 +314,89 @@ pub fn tis_of_run(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Vec<T
         &[&dag_id, &run_id],
     )
 }
+
+/// Resets task instances so they run again (state none, retries restart), puts their runs
+/// back to queued, and returns the cleared rows as they were.
+pub fn clear(
+    tx: &rusqlite::Transaction<'_>,
+    tis: &[TiRow],
+    retries: &dyn Fn(&TiRow) -> i64,
+) -> Result<()> {
+    let mut runs = std::collections::BTreeSet::new();
+    for ti in tis {
+        tx.execute(
+            "UPDATE task_instance SET state = NULL, start_date = NULL, end_date = NULL, duration = NULL,
+                 next_retry_at = NULL, error = NULL, pid = NULL, max_tries = try_number + ?2
+             WHERE id = ?1",
+            rusqlite::params![ti.id, retries(ti)],
+        )
+        .map_err(sql)?;
+        runs.insert((ti.dag_id.clone(), ti.run_id.clone()));
+    }
+    for (dag_id, run_id) in runs {
+        tx.execute(
+            "UPDATE dag_run SET state = 'queued', end_date = NULL, clear_number = clear_number + 1 WHERE dag_id = ?1 AND run_id = ?2",
+            [&dag_id, &run_id],
+        )
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Sets task instances' state by hand (mark success / failed).
+pub fn set_ti_state(tx: &rusqlite::Transaction<'_>, tis: &[TiRow], state: &str) -> Result<()> {
+    let now = super::now();
+    for ti in tis {
+        tx.execute(
+            "UPDATE task_instance SET state = ?2, end_date = ?3, start_date = COALESCE(start_date, ?3), next_retry_at = NULL WHERE id = ?1",
+            rusqlite::params![ti.id, state, now],
+        )
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Marks a run success or failed as Airflow does: unfinished task instances become success
+/// (mark success) or failed when running and skipped otherwise (mark failed).
+pub fn set_run_state(
+    tx: &rusqlite::Transaction<'_>,
+    dag_id: &str,
+    run_id: &str,
+    state: &str,
+) -> Result<Vec<TiRow>> {
+    let now = super::now();
+    let open = tis_where(
+        tx,
+        "dag_id = ?1 AND run_id = ?2 AND (state IS NULL OR state NOT IN ('success', 'failed', 'skipped', 'upstream_failed', 'removed'))",
+        &[&dag_id, &run_id],
+    )?;
+    for ti in &open {
+        let new = match (state, ti.state.as_deref()) {
+            ("success", _) => "success",
+            (_, Some("running") | Some("queued")) => "failed",
+            _ => "skipped",
+        };
+        tx.execute(
+            "UPDATE task_instance SET state = ?2, end_date = ?3, next_retry_at = NULL WHERE id = ?1",
+            rusqlite::params![ti.id, new, now],
+        )
+        .map_err(sql)?;
+    }
+    tx.execute(
+        "UPDATE dag_run SET state = ?3, end_date = ?4 WHERE dag_id = ?1 AND run_id = ?2",
+        rusqlite::params![dag_id, run_id, state, now],
+    )
+    .map_err(sql)?;
+    Ok(open)
+}
+
+/// Deletes a run and its task instances; `false` when it does not exist.
+pub fn delete(tx: &rusqlite::Transaction<'_>, dag_id: &str, run_id: &str) -> Result<bool> {
+    Ok(tx
+        .execute(
+            "DELETE FROM dag_run WHERE dag_id = ?1 AND run_id = ?2",
+            [dag_id, run_id],
+        )
+        .map_err(sql)?
+        > 0)
+}

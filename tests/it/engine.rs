@@ -356,3 +356,121 @@ fn task_instance_logs_in_airflows_formats() {
     let (_, all) = get_json(&s.url("/api/v2/dags/chain/dagRuns/~/taskInstances"));
     assert_eq!(all["total_entries"], 5);
 }
+
+#[test]
+fn clear_mark_and_delete_runs_and_task_instances() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let flag = dags.path().join("pass.flag");
+    std::fs::write(
+        dags.path().join("flaky.py"),
+        format!(
+            r#"
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("flaky", schedule=None):
+    a = BashOperator(task_id="a", bash_command="echo a")
+    b = BashOperator(task_id="b", bash_command="test -f {flag}")
+    c = BashOperator(task_id="c", bash_command="echo c")
+    a >> b >> c
+"#,
+            flag = flag.display()
+        ),
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "flaky", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (run, tis) = wait_run(&s, "flaky", &run_id);
+    assert_eq!(run["state"], "failed");
+    assert_eq!(tis["c"]["state"], "upstream_failed");
+    let url = |p: &str| s.url(&format!("/api/v2/dags/flaky{p}"));
+
+    // Dry runs list what would change and change nothing.
+    let r = http()
+        .post(url("/clearTaskInstances"))
+        .json(&json!({"dag_run_id": run_id, "only_failed": true}))
+        .send()
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    let ids: Vec<&str> = v["task_instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["b", "c"], "{v}");
+    assert_same_shape(
+        &airflow_sample("clear_task_instances_dry_run.json"),
+        &v,
+        "clear dry run",
+    );
+    let r = http()
+        .patch(url(&format!(
+            "/dagRuns/{}/taskInstances/a/dry_run",
+            enc(&run_id)
+        )))
+        .json(&json!({"new_state": "failed", "include_downstream": true}))
+        .send()
+        .unwrap();
+    assert_eq!(r.json::<Value>().unwrap()["total_entries"], 3);
+    assert_eq!(wait_run(&s, "flaky", &run_id).1["a"]["state"], "success");
+
+    // Fix the cause and clear the failed tasks: the run re-runs them and succeeds.
+    std::fs::write(&flag, "").unwrap();
+    let r = http().post(url("/clearTaskInstances")).json(&json!({"dry_run": false, "dag_run_id": run_id, "task_ids": ["b"], "include_downstream": true})).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (run, tis) = loop {
+        let (run, tis) = wait_run(&s, "flaky", &run_id);
+        if run["state"] == "success" || Instant::now() > deadline {
+            break (run, tis);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(run["state"], "success", "{run}");
+    assert_eq!(tis["b"]["try_number"], 2);
+    assert_eq!(tis["a"]["try_number"], 1);
+
+    // Mark the run failed, then a task success, then add a note.
+    let r = http()
+        .patch(url(&format!("/dagRuns/{}", enc(&run_id))))
+        .json(&json!({"state": "failed"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.json::<Value>().unwrap()["state"], "failed");
+    let r = http()
+        .patch(url(&format!("/dagRuns/{}?update_mask=note", enc(&run_id))))
+        .json(&json!({"note": "checked", "state": "success"}))
+        .send()
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    assert_eq!(
+        (v["note"].as_str(), v["state"].as_str()),
+        (Some("checked"), Some("failed"))
+    );
+    let r = http()
+        .patch(url(&format!("/dagRuns/{}/taskInstances/c", enc(&run_id))))
+        .json(&json!({"new_state": "failed"}))
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().unwrap()["task_instances"][0]["state"],
+        "failed"
+    );
+    let r = http()
+        .patch(url(&format!("/dagRuns/{}/taskInstances/c", enc(&run_id))))
+        .json(&json!({"new_state": "exploded"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    // Delete: 204, then 404.
+    let r = http()
+        .delete(url(&format!("/dagRuns/{}", enc(&run_id))))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (status, _) = get_json(&url(&format!("/dagRuns/{}", enc(&run_id))));
+    assert_eq!(status, 404);
+}

@@ -1,0 +1,439 @@
+//! Mutating run and task-instance routes of the Airflow API: mark a run, delete it, clear it,
+//! mark task instances, and `clearTaskInstances` with its options (all with `dry_run`).
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::params::Params;
+use super::runs::{run_json, ti_json};
+use super::{ApiError, AppState, JsonBody};
+use crate::dag::Dag;
+use crate::store::runs::{self as q, RunRow, TiRow};
+
+async fn load_run(
+    s: &AppState,
+    dag_id: &str,
+    run_id: &str,
+) -> Result<(RunRow, Dag, Vec<TiRow>), ApiError> {
+    let (d, r) = (dag_id.to_string(), run_id.to_string());
+    let found = s
+        .store
+        .read(move |c| {
+            let Some(run) = q::get(c, &d, &r)? else {
+                return Ok(None);
+            };
+            let spec: String = c
+                .query_row(
+                    "SELECT spec FROM dag_version WHERE id = ?1",
+                    [&run.dag_version_id],
+                    |x| x.get(0),
+                )
+                .map_err(crate::store::sql)?;
+            let tis = q::tis_of_run(c, &d, &r)?;
+            Ok(Some((run, spec, tis)))
+        })
+        .await?;
+    let (run, spec, tis) = found.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        ))
+    })?;
+    let dag: Dag = serde_json::from_str(&spec).map_err(ApiError::internal)?;
+    Ok((run, dag, tis))
+}
+
+/// Kills running tries among `tis`, clears their XCom, wakes the scheduler, publishes events.
+fn after_change(s: &AppState, tis: &[TiRow], clear_xcom: bool) {
+    for ti in tis {
+        if matches!(ti.state.as_deref(), Some("running") | Some("queued"))
+            && let Some(sched) = &s.scheduler
+        {
+            sched.kill(&ti.id);
+        }
+        if clear_xcom {
+            let _ = s
+                .xcom
+                .delete_task(&ti.dag_id, &ti.run_id, &ti.task_id, Some(ti.map_index));
+        }
+    }
+    if let Some(sched) = &s.scheduler {
+        sched.wake();
+    }
+}
+
+fn ti_list(tis: &[TiRow], run: &RunRow) -> Json<Value> {
+    Json(
+        json!({"task_instances": tis.iter().map(|t| ti_json(t, Some(run))).collect::<Vec<_>>(), "total_entries": tis.len(), "next_cursor": null, "previous_cursor": null}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRun {
+    state: Option<String>,
+    note: Option<String>,
+}
+
+/// `PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`: `state` (success, failed, queued) and `note`.
+pub async fn patch_run(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    p: Params,
+    JsonBody(body): JsonBody<PatchRun>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, dag, tis) = load_run(&s, &dag_id, &run_id).await?;
+    let mask: Vec<String> = p.all("update_mask");
+    let wants = |f: &str| mask.is_empty() || mask.iter().any(|m| m == f);
+    if let Some(state) = body.state.as_deref().filter(|_| wants("state")) {
+        let (d, r, st) = (dag_id.clone(), run_id.clone(), state.to_string());
+        match state {
+            "success" | "failed" => {
+                let changed = s
+                    .store
+                    .write(move |tx| q::set_run_state(tx, &d, &r, &st))
+                    .await?;
+                after_change(&s, &changed, false);
+            }
+            "queued" => {
+                let retries =
+                    move |t: &TiRow| dag.task(&t.task_id).map(|x| x.retries as i64).unwrap_or(0);
+                let all = tis.clone();
+                s.store
+                    .write(move |tx| q::clear(tx, &all, &retries))
+                    .await?;
+                after_change(&s, &tis, true);
+            }
+            other => {
+                return Err(ApiError::unprocessable(
+                    "enum",
+                    &["body", "state"],
+                    format!("Input should be 'queued', 'success' or 'failed', not {other:?}"),
+                    json!(other),
+                ));
+            }
+        }
+        s.events.publish(
+            "dag_run",
+            json!({"dag_id": dag_id, "run_id": run_id, "state": state}),
+        );
+    }
+    if let Some(note) = body.note.filter(|_| wants("note")) {
+        let (d, r) = (dag_id.clone(), run_id.clone());
+        s.store
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE dag_run SET note = ?3 WHERE dag_id = ?1 AND run_id = ?2",
+                    [&d, &r, &note],
+                )
+                .map_err(crate::store::sql)?;
+                Ok(())
+            })
+            .await?;
+    }
+    let (run, _, _) = load_run(&s, &dag_id, &run_id).await?;
+    Ok(Json(run_json(&run)))
+}
+
+/// `DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`: the run, its task instances and XCom.
+pub async fn delete_run(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (_, _, tis) = load_run(&s, &dag_id, &run_id).await?;
+    after_change(&s, &tis, false);
+    let (d, r) = (dag_id.clone(), run_id.clone());
+    s.store.write(move |tx| q::delete(tx, &d, &r)).await?;
+    s.xcom.delete_run(&dag_id, &run_id)?;
+    s.events.publish(
+        "dag_run",
+        json!({"dag_id": dag_id, "run_id": run_id, "state": null, "deleted": true}),
+    );
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRun {
+    #[serde(default = "yes")]
+    dry_run: bool,
+    #[serde(default)]
+    only_failed: bool,
+    #[serde(default)]
+    only_new: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/clear`.
+pub async fn clear_run(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ClearRun>,
+) -> Result<Json<Value>, ApiError> {
+    let (run, dag, tis) = load_run(&s, &dag_id, &run_id).await?;
+    let _ = body.only_new;
+    let chosen: Vec<TiRow> = tis
+        .into_iter()
+        .filter(|t| {
+            !body.only_failed
+                || matches!(t.state.as_deref(), Some("failed") | Some("upstream_failed"))
+        })
+        .collect();
+    if body.dry_run {
+        return Ok(ti_list(&chosen, &run));
+    }
+    let retries = move |t: &TiRow| dag.task(&t.task_id).map(|x| x.retries as i64).unwrap_or(0);
+    let c = chosen.clone();
+    s.store.write(move |tx| q::clear(tx, &c, &retries)).await?;
+    after_change(&s, &chosen, true);
+    s.events.publish(
+        "dag_run",
+        json!({"dag_id": dag_id, "run_id": run_id, "state": "queued"}),
+    );
+    let (run, _, _) = load_run(&s, &dag_id, &run_id).await?;
+    Ok(Json(run_json(&run)))
+}
+
+#[derive(Deserialize)]
+pub struct ClearTis {
+    #[serde(default = "yes")]
+    dry_run: bool,
+    dag_run_id: Option<String>,
+    task_ids: Option<Vec<Value>>,
+    #[serde(default = "yes")]
+    only_failed: bool,
+    #[serde(default)]
+    only_running: bool,
+    #[serde(default)]
+    include_upstream: bool,
+    #[serde(default)]
+    include_downstream: bool,
+    #[serde(default)]
+    include_future: bool,
+    #[serde(default)]
+    include_past: bool,
+    #[serde(default = "yes")]
+    reset_dag_runs: bool,
+}
+
+/// Task ids plus their upstream and/or downstream closure.
+fn with_relatives(dag: &Dag, ids: &BTreeSet<String>, up: bool, down: bool) -> BTreeSet<String> {
+    let mut out = ids.clone();
+    let downstream = dag.downstream();
+    let mut stack: Vec<String> = ids.iter().cloned().collect();
+    while let Some(id) = stack.pop() {
+        let mut next: Vec<String> = Vec::new();
+        if up && let Some(t) = dag.task(&id) {
+            next.extend(t.upstream.iter().cloned());
+        }
+        if down && let Some(d) = downstream.get(id.as_str()) {
+            next.extend(d.iter().map(|s| s.to_string()));
+        }
+        for n in next {
+            if out.insert(n.clone()) {
+                stack.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// `POST /api/v2/dags/{dag_id}/clearTaskInstances`.
+pub async fn clear_task_instances(
+    State(s): State<AppState>,
+    Path(dag_id): Path<String>,
+    JsonBody(body): JsonBody<ClearTis>,
+) -> Result<Json<Value>, ApiError> {
+    let _ = (body.include_future, body.include_past, body.reset_dag_runs);
+    let id = dag_id.clone();
+    let runs: Vec<RunRow> = s
+        .store
+        .read(move |c| {
+            Ok(q::list(
+                c,
+                &q::RunFilter {
+                    dag_id: Some(id),
+                    limit: i64::MAX,
+                    ..Default::default()
+                },
+            )?
+            .0)
+        })
+        .await?;
+    if runs.is_empty() && !body.dry_run {
+        let id = dag_id.clone();
+        if s.store
+            .read(move |c| crate::store::dags::get_dag(c, &id))
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::not_found(format!("Dag id {dag_id} not found")));
+        }
+    }
+    let mut out: Vec<(TiRow, RunRow)> = Vec::new();
+    let mut to_clear: Vec<(TiRow, Dag)> = Vec::new();
+    for run in runs
+        .iter()
+        .filter(|r| body.dag_run_id.as_ref().is_none_or(|id| &r.run_id == id))
+    {
+        let (_, dag, tis) = load_run(&s, &dag_id, &run.run_id).await?;
+        let wanted: Option<BTreeSet<String>> = body.task_ids.as_ref().map(|ids| {
+            let base: BTreeSet<String> = ids
+                .iter()
+                .filter_map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .or_else(|| v.get(0).and_then(|x| x.as_str()).map(String::from))
+                })
+                .collect();
+            with_relatives(&dag, &base, body.include_upstream, body.include_downstream)
+        });
+        for t in tis {
+            let state_ok = if body.only_failed {
+                matches!(t.state.as_deref(), Some("failed") | Some("upstream_failed"))
+            } else if body.only_running {
+                t.state.as_deref() == Some("running")
+            } else {
+                true
+            };
+            if state_ok && wanted.as_ref().is_none_or(|w| w.contains(&t.task_id)) {
+                out.push((t.clone(), run.clone()));
+                to_clear.push((t, dag.clone()));
+            }
+        }
+    }
+    let list: Vec<Value> = out.iter().map(|(t, r)| ti_json(t, Some(r))).collect();
+    if !body.dry_run {
+        let pairs: Vec<(TiRow, i64)> = to_clear
+            .iter()
+            .map(|(t, d)| {
+                (
+                    t.clone(),
+                    d.task(&t.task_id).map(|x| x.retries as i64).unwrap_or(0),
+                )
+            })
+            .collect();
+        let tis: Vec<TiRow> = pairs.iter().map(|(t, _)| t.clone()).collect();
+        s.store
+            .write(move |tx| {
+                let retries = |t: &TiRow| {
+                    pairs
+                        .iter()
+                        .find(|(p, _)| p.id == t.id)
+                        .map(|(_, r)| *r)
+                        .unwrap_or(0)
+                };
+                let all: Vec<TiRow> = pairs.iter().map(|(t, _)| t.clone()).collect();
+                q::clear(tx, &all, &retries)
+            })
+            .await?;
+        after_change(&s, &tis, true);
+    }
+    Ok(Json(
+        json!({"task_instances": list, "total_entries": list.len(), "next_cursor": null, "previous_cursor": null}),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PatchTi {
+    new_state: Option<String>,
+    note: Option<String>,
+    #[serde(default)]
+    include_upstream: bool,
+    #[serde(default)]
+    include_downstream: bool,
+    #[serde(default)]
+    include_future: bool,
+    #[serde(default)]
+    include_past: bool,
+}
+
+async fn patch_ti_inner(
+    s: &AppState,
+    dag_id: &str,
+    run_id: &str,
+    task_id: &str,
+    body: PatchTi,
+    dry_run: bool,
+) -> Result<Json<Value>, ApiError> {
+    let _ = (body.include_future, body.include_past);
+    let (run, dag, tis) = load_run(s, dag_id, run_id).await?;
+    if !tis.iter().any(|t| t.task_id == task_id) {
+        return Err(ApiError::not_found(format!(
+            "Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}"
+        )));
+    }
+    let ids = with_relatives(
+        &dag,
+        &BTreeSet::from([task_id.to_string()]),
+        body.include_upstream,
+        body.include_downstream,
+    );
+    let chosen: Vec<TiRow> = tis
+        .into_iter()
+        .filter(|t| ids.contains(&t.task_id))
+        .collect();
+    let state = match body.new_state.as_deref() {
+        None => None,
+        Some(st @ ("success" | "failed" | "skipped")) => Some(st.to_string()),
+        Some(other) => {
+            return Err(ApiError::unprocessable(
+                "enum",
+                &["body", "new_state"],
+                format!("Input should be 'success', 'failed' or 'skipped', not {other:?}"),
+                json!(other),
+            ));
+        }
+    };
+    if dry_run {
+        return Ok(ti_list(&chosen, &run));
+    }
+    if let Some(st) = state {
+        let c = chosen.clone();
+        s.store
+            .write(move |tx| q::set_ti_state(tx, &c, &st))
+            .await?;
+        after_change(s, &chosen, false);
+    }
+    if let Some(note) = body.note {
+        let (d, r, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
+        s.store
+            .write(move |tx| {
+                tx.execute("UPDATE task_instance SET note = ?4 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3", [&d, &r, &t, &note]).map_err(crate::store::sql)?;
+                Ok(())
+            })
+            .await?;
+    }
+    let (run, _, tis) = load_run(s, dag_id, run_id).await?;
+    let after: Vec<TiRow> = tis
+        .into_iter()
+        .filter(|t| ids.contains(&t.task_id))
+        .collect();
+    Ok(ti_list(&after, &run))
+}
+
+/// `PATCH .../taskInstances/{task_id}`: `new_state` and `note`, with relatives.
+pub async fn patch_ti(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<PatchTi>,
+) -> Result<Json<Value>, ApiError> {
+    patch_ti_inner(&s, &dag_id, &run_id, &task_id, body, false).await
+}
+
+/// `PATCH .../taskInstances/{task_id}/dry_run`.
+pub async fn patch_ti_dry_run(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    JsonBody(body): JsonBody<PatchTi>,
+) -> Result<Json<Value>, ApiError> {
+    patch_ti_inner(&s, &dag_id, &run_id, &task_id, body, true).await
+}
