@@ -11,6 +11,7 @@
 //! **Invariant:** the scheduler decides; executors run. `rules` is pure.
 
 pub mod rules;
+pub mod timetable;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -98,6 +99,8 @@ impl Scheduler {
         if let Err(e) = self.recover().await {
             tracing::error!(error = %e, "recovering task instances after a restart failed");
         }
+        // A DAG that appears, changes or is unpaused may have a schedule to act on.
+        let mut bus = self.events.subscribe();
         loop {
             self.health.beat(Component::Scheduler);
             let wait = match self.pass().await {
@@ -111,18 +114,28 @@ impl Scheduler {
             let wait = wait
                 .unwrap_or(Duration::from_secs(5))
                 .min(Duration::from_secs(5));
-            tokio::select! {
-                o = done.recv() => match o {
-                    Some(o) => {
-                        self.on_executor_event(o).await;
-                        while let Ok(o) = done.try_recv() {
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    o = done.recv() => match o {
+                        Some(o) => {
                             self.on_executor_event(o).await;
+                            while let Ok(o) = done.try_recv() {
+                                self.on_executor_event(o).await;
+                            }
+                            break;
                         }
-                    }
-                    None => break,
-                },
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+                        None => return,
+                    },
+                    _ = self.wake.notified() => break,
+                    ev = bus.recv() => match ev {
+                        // Its own task and run events do not call for another pass.
+                        Ok(e) if e.kind != "dag_updated" => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        _ => break,
+                    },
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
             }
         }
     }
@@ -208,6 +221,8 @@ impl Scheduler {
         let now_s = now();
         let now_t = Utc::now();
         let mut events = Vec::new();
+        // 0. Create the scheduled runs whose time has come (unpaused DAGs with a clock).
+        let next_tick = self.create_scheduled_runs(tx, now_t, &mut events)?;
         // 1. Start queued runs within max_active_runs, oldest first.
         let queued: Vec<(String, String, String)> = {
             let mut st = tx.prepare("SELECT dag_id, run_id, dag_version_id FROM dag_run WHERE state = 'queued' ORDER BY run_after, id").map_err(sql)?;
@@ -372,8 +387,91 @@ impl Scheduler {
             events.push(("task_instance", ti_event(&ti)));
             dispatch.push(Dispatch { ti, run, dag });
         }
-        let wait = next_retry.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
+        let next = match (next_retry, next_tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let wait = next.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
         Ok((dispatch, events, wait))
+    }
+
+    /// Creates `scheduled__<tick>` runs for every due tick of unpaused DAGs, records each
+    /// DAG's next run, and returns the earliest next tick.
+    fn create_scheduled_runs(
+        &self,
+        tx: &Transaction<'_>,
+        now_t: DateTime<Utc>,
+        events: &mut Vec<(&'static str, Value)>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let dags: Vec<(String, String)> = {
+            let mut st = tx
+                .prepare("SELECT dag_id, latest_version_id FROM dag WHERE is_stale = 0 AND latest_version_id IS NOT NULL AND timetable_summary IS NOT NULL")
+                .map_err(sql)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
+        let mut earliest: Option<DateTime<Utc>> = None;
+        for (dag_id, version) in dags {
+            let dag = self.spec(tx, &version)?;
+            let paused: bool = tx
+                .query_row(
+                    "SELECT is_paused FROM dag WHERE dag_id = ?1",
+                    [&dag_id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(sql)?
+                != 0;
+            let last: Option<DateTime<Utc>> = tx
+                .query_row("SELECT MAX(logical_date) FROM dag_run WHERE dag_id = ?1 AND run_type = 'scheduled'", [&dag_id], |r| r.get::<_, Option<String>>(0))
+                .map_err(sql)?
+                .as_deref()
+                .and_then(parse_ts);
+            let mut newest = last;
+            if !paused {
+                for tick in timetable::due(&dag, last, now_t, 1000) {
+                    let iso = tick.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                    let new = runs::NewRun {
+                        dag_id: dag_id.clone(),
+                        run_id: format!(
+                            "scheduled__{}",
+                            tick.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                        ),
+                        run_type: "scheduled".into(),
+                        logical_date: Some(iso.clone()),
+                        run_after: iso.clone(),
+                        data_interval_start: Some(iso.clone()),
+                        data_interval_end: Some(iso),
+                        conf: json!({}),
+                        note: None,
+                        triggered_by: "timetable".into(),
+                        triggering_user_name: None,
+                    };
+                    match runs::create(tx, &new) {
+                        Ok(run) => events.push((
+                            "dag_run",
+                            json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state}),
+                        )),
+                        Err(runs::CreateRunError::Duplicate { .. }) => {}
+                        Err(runs::CreateRunError::NoDag(_)) => break,
+                        Err(runs::CreateRunError::Store(e)) => return Err(e),
+                    }
+                    newest = Some(tick);
+                }
+            }
+            let next = timetable::next_tick(&dag, newest);
+            let fmt = next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+            tx.execute(
+                "UPDATE dag SET next_dagrun_logical_date = ?2, next_dagrun_data_interval_start = ?2, next_dagrun_data_interval_end = ?2, next_dagrun_run_after = ?2 WHERE dag_id = ?1",
+                params![dag_id, fmt],
+            )
+            .map_err(sql)?;
+            if !paused && let Some(n) = next {
+                earliest = Some(earliest.map_or(n, |e| e.min(n)));
+            }
+        }
+        Ok(earliest)
     }
 
     fn start(&self, d: Dispatch) {

@@ -474,3 +474,61 @@ with DAG("flaky", schedule=None):
     let (status, _) = get_json(&url(&format!("/dagRuns/{}", enc(&run_id))));
     assert_eq!(status, 404);
 }
+
+#[test]
+fn unpausing_a_cron_dag_with_catchup_creates_its_scheduled_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let start_date = (chrono::Utc::now() - chrono::Duration::seconds(200)).to_rfc3339();
+    std::fs::write(
+        dags.path().join("minutely.py"),
+        format!(
+            r#"
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("minutely", schedule="* * * * *", start_date=pendulum.parse("{start_date}"), catchup=True):
+    BashOperator(task_id="t", bash_command="echo {{{{ ds }}}} {{{{ ts }}}}")
+"#
+        ),
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    // New DAGs are paused (Airflow's default): nothing is scheduled yet.
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, runs) = get_json(&s.url("/api/v2/dags/minutely/dagRuns"));
+    assert_eq!(runs["total_entries"], 0);
+    let r = http()
+        .patch(s.url("/api/v2/dags/minutely"))
+        .json(&json!({"is_paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let runs = loop {
+        let (_, runs) = get_json(&s.url("/api/v2/dags/minutely/dagRuns?order_by=logical_date"));
+        let list = runs["dag_runs"].as_array().unwrap().clone();
+        if list.len() >= 3 && list.iter().all(|r| r["state"] == "success") {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scheduled runs did not appear: {runs}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for r in &runs {
+        assert_eq!(r["run_type"], "scheduled");
+        assert!(r["dag_run_id"].as_str().unwrap().starts_with("scheduled__"));
+        // Airflow 3's trigger timetable: the data interval is the tick itself.
+        assert_eq!(r["logical_date"], r["data_interval_start"]);
+        assert_eq!(r["logical_date"], r["run_after"]);
+    }
+    let (_, d) = get_json(&s.url("/api/v2/dags/minutely"));
+    let next =
+        chrono::DateTime::parse_from_rfc3339(d["next_dagrun_run_after"].as_str().unwrap()).unwrap();
+    assert!(
+        next > chrono::Utc::now() - chrono::Duration::seconds(1),
+        "{d}"
+    );
+}
