@@ -364,10 +364,35 @@ impl Scheduler {
                 .then(a.1.run_after.cmp(&b.1.run_after))
         });
         let mut per_dag: HashMap<String, i64> = HashMap::new();
+        // Free slots per pool: its size minus the slots of queued and running tries.
+        let mut pool_free: HashMap<String, i64> = {
+            let mut st = tx
+                .prepare(
+                    "SELECT p.pool, p.slots - COALESCE((SELECT SUM(t.pool_slots) FROM task_instance t
+                         WHERE t.pool = p.pool AND t.state IN ('queued', 'running')), 0) FROM slot_pool p",
+                )
+                .map_err(sql)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
         let mut dispatch = Vec::new();
         for (mut ti, run, dag) in ready {
             if active >= self.config.parallelism as i64 {
                 break;
+            }
+            match pool_free.get_mut(&ti.pool) {
+                None => {
+                    tracing::warn!(
+                        task_id = ti.task_id,
+                        pool = ti.pool,
+                        "task uses a pool that does not exist; it stays scheduled until the pool is created"
+                    );
+                    continue;
+                }
+                Some(free) if *free < ti.pool_slots => continue,
+                Some(free) => *free -= ti.pool_slots,
             }
             let running_in_dag = match per_dag.get(&ti.dag_id) {
                 Some(n) => *n,

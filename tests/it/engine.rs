@@ -532,3 +532,50 @@ with DAG("minutely", schedule="* * * * *", start_date=pendulum.parse("{start_dat
         "{d}"
     );
 }
+
+#[test]
+fn pools_limit_concurrent_slots() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("pooled.py"),
+        r#"
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("pooled", schedule=None):
+    for i in range(4):
+        BashOperator(task_id=f"t{i}", bash_command="sleep 0.3", pool="single")
+"#,
+    )
+    .unwrap();
+    // The pool table is the store's; create a one-slot pool before the server starts.
+    leoflow::store::Store::open(&home.path().join("leoflow.db"))
+        .unwrap()
+        .write_sync(|tx| {
+            tx.execute(
+                "INSERT INTO slot_pool(pool, slots) VALUES ('single', 1)",
+                [],
+            )
+            .map_err(leoflow::store::sql)?;
+            Ok(())
+        })
+        .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "pooled", json!({"logical_date": null}));
+    let (run, tis) = wait_run(&s, "pooled", run["dag_run_id"].as_str().unwrap());
+    assert_eq!(run["state"], "success");
+    // With one slot the four tries never overlap.
+    let mut spans: Vec<(String, String)> = tis
+        .values()
+        .map(|t| {
+            (
+                t["start_date"].as_str().unwrap().to_string(),
+                t["end_date"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(w[1].0 >= w[0].1, "tries overlap: {spans:?}");
+    }
+}
