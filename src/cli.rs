@@ -167,6 +167,21 @@ pub enum DagsCommand {
         #[command(flatten)]
         py: PyArgs,
     },
+    /// Run one DAG run in-process, without a server, streaming task logs (like `airflow dags test`)
+    #[command(
+        after_help = "Examples:\n  leoflow dags test templated_bash --dags-folder examples/dags\n  leoflow dags test etl --conf '{\"day\": \"2025-01-01\"}'\n\nUses a throw-away state directory; exits 1 when the run fails."
+    )]
+    Test {
+        dag_id: String,
+        /// DAG folder [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+        #[arg(long, value_name = "DIR")]
+        dags_folder: Option<PathBuf>,
+        /// Run configuration (JSON object), checked against the DAG's params
+        #[arg(long, value_name = "JSON")]
+        conf: Option<String>,
+        #[command(flatten)]
+        py: PyArgs,
+    },
     /// Print a DAG's task graph as a tree or as Graphviz dot
     #[command(
         after_help = "Examples:\n  leoflow dags graph etl_xcom --dags-folder examples/dags\n  leoflow dags graph etl_xcom --format dot"
@@ -390,6 +405,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } => {
                 let config = cli.py_config(py, dags_folder.clone())?;
                 crate::authoring::show(&config, dag_id, *json)
+            }
+            DagsCommand::Test {
+                dag_id,
+                dags_folder,
+                conf,
+                py,
+            } => {
+                let config = cli.py_config(py, dags_folder.clone())?;
+                crate::dagtest::run(&config, dag_id, conf.as_deref())
             }
             DagsCommand::Graph {
                 dag_id,

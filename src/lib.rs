@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod dag;
 pub mod dag_processor;
+pub mod dagtest;
 pub mod doctor;
 pub mod events;
 pub mod executor;

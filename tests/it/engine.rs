@@ -579,3 +579,40 @@ with DAG("pooled", schedule=None):
         assert!(w[1].0 >= w[0].1, "tries overlap: {spans:?}");
     }
 }
+
+#[test]
+fn dags_test_runs_one_dag_in_process_and_reports() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), CHAIN).unwrap();
+    let mut c = leoflow(home.path());
+    c.args([
+        "dags",
+        "test",
+        "chain",
+        "--conf",
+        r#"{"who": "cli"}"#,
+        "--dags-folder",
+    ])
+    .arg(dags.path());
+    let (code, out, err) = run(c);
+    // The chain's leaf e is upstream_failed, so the run fails and the command exits 1.
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("[a] hello cli"), "{out}");
+    assert!(out.contains("[b] got 42"), "{out}");
+    let row = |t: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{t} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        row("c").contains("failed") && row("c").contains(" 2 "),
+        "{out}"
+    );
+    assert!(row("e").contains("upstream_failed"), "{out}");
+    assert!(out.contains("failed in"), "{out}");
+    assert!(err.contains("[5/5]"), "{err}");
+    // Nothing was written to the configured home: the test run used a scratch directory.
+    assert!(!home.path().join("leoflow.db").exists());
+}
