@@ -111,9 +111,13 @@ async fn run_async(
     let xcom = XcomStore::open(&home.xcom_dir(), config.xcom_max_bytes)?;
     let events = EventBus::new(4096);
     let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor: Arc<dyn crate::executor::Executor> = Arc::new(
-        crate::executor::subprocess::SubprocessExecutor::new(xcom.clone(), events.clone(), done_tx),
-    );
+    let executor: Arc<dyn crate::executor::Executor> =
+        Arc::new(crate::executor::subprocess::SubprocessExecutor::new(
+            xcom.clone(),
+            events.clone(),
+            done_tx,
+            crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
+        ));
     let scheduler = Arc::new(crate::scheduler::Scheduler::new(
         store.clone(),
         events.clone(),
@@ -157,7 +161,7 @@ async fn run_async(
         .len();
     eprintln!("Running {dag_id} ({total} task(s)) as {}", run.run_id);
     let sched = tokio::spawn(scheduler.clone().run(done_rx));
-    let mut finished = 0usize;
+    let mut finished = std::collections::BTreeSet::new();
     let final_state = loop {
         let ev = match tokio::time::timeout(Duration::from_millis(500), bus.recv()).await {
             Ok(Ok(e)) => e,
@@ -174,6 +178,9 @@ async fn run_async(
                 continue;
             }
         };
+        if ev.data["run_id"] != run.run_id.as_str() {
+            continue;
+        }
         match ev.kind.as_str() {
             "log" => {
                 let task = ev.data["task_id"].as_str().unwrap_or("");
@@ -190,13 +197,11 @@ async fn run_async(
                     st,
                     "success" | "failed" | "skipped" | "upstream_failed" | "up_for_retry"
                 ) {
+                    let task = ev.data["task_id"].as_str().unwrap_or("").to_string();
                     if st != "up_for_retry" {
-                        finished += 1;
+                        finished.insert(task.clone());
                     }
-                    eprintln!(
-                        "[{finished}/{total}] {} {st}",
-                        ev.data["task_id"].as_str().unwrap_or("")
-                    );
+                    eprintln!("[{}/{total}] {task} {st}", finished.len());
                 }
             }
             "dag_run" if ev.data["run_id"] == run.run_id.as_str() => {

@@ -56,9 +56,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let events = EventBus::default();
     let health = Arc::new(Heartbeats::default());
     let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor: Arc<dyn crate::executor::Executor> = Arc::new(
-        crate::executor::subprocess::SubprocessExecutor::new(xcom.clone(), events.clone(), done_tx),
-    );
+    let executor: Arc<dyn crate::executor::Executor> =
+        Arc::new(crate::executor::subprocess::SubprocessExecutor::new(
+            xcom.clone(),
+            events.clone(),
+            done_tx,
+            crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
+        ));
     let scheduler = Arc::new(crate::scheduler::Scheduler::new(
         store.clone(),
         events.clone(),

@@ -53,8 +53,8 @@ pub struct TaskOutcome {
     pub outcome: Outcome,
     /// Template fields as rendered for this try.
     pub rendered: BTreeMap<String, serde_json::Value>,
-    /// For branch tasks: the task ids to follow.
-    pub follow: Option<Vec<String>>,
+    /// Task ids a branch or short-circuit task decided to skip in this run.
+    pub skip: Vec<String>,
 }
 
 /// What an executor reports on its channel.

@@ -20,10 +20,49 @@ use crate::xcom::{RETURN_VALUE, XcomKey, XcomStore};
 
 /// Runs tries as local subprocesses.
 pub struct SubprocessExecutor {
+    python: Arc<PyRuntime>,
     xcom: XcomStore,
     events: EventBus,
     done: mpsc::UnboundedSender<ExecutorEvent>,
     running: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+/// The interpreter and the embedded runtime for Python tasks, resolved on first use.
+pub struct PyRuntime {
+    command: std::path::PathBuf,
+    runtime_root: std::path::PathBuf,
+    resolved: tokio::sync::OnceCell<Result<(std::path::PathBuf, std::path::PathBuf), String>>,
+}
+
+impl PyRuntime {
+    /// `command` is the configured interpreter; the runtime is written under `runtime_root`.
+    pub fn new(command: std::path::PathBuf, runtime_root: std::path::PathBuf) -> PyRuntime {
+        PyRuntime {
+            command,
+            runtime_root,
+            resolved: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// `(interpreter, runtime dir)`.
+    async fn get(&self) -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+        self.resolved
+            .get_or_init(|| async {
+                let (cmd, root) = (self.command.clone(), self.runtime_root.clone());
+                tokio::task::spawn_blocking(move || {
+                    let path = std::env::var("PATH").ok();
+                    let i =
+                        crate::python::resolve(&cmd, path.as_deref()).map_err(|e| e.to_string())?;
+                    let rt = crate::dag::runtime::ensure(&root)
+                        .map_err(|e| format!("cannot write the Python runtime: {e}"))?;
+                    Ok((i.executable, rt))
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            })
+            .await
+            .clone()
+    }
 }
 
 impl SubprocessExecutor {
@@ -31,8 +70,10 @@ impl SubprocessExecutor {
         xcom: XcomStore,
         events: EventBus,
         done: mpsc::UnboundedSender<ExecutorEvent>,
+        python: PyRuntime,
     ) -> SubprocessExecutor {
         SubprocessExecutor {
+            python: Arc::new(python),
             xcom,
             events,
             done,
@@ -124,21 +165,31 @@ impl Executor for SubprocessExecutor {
         let events = self.events.clone();
         let done = self.done.clone();
         let running = self.running.clone();
+        let python = self.python.clone();
         tokio::spawn(async move {
             let ti_id = req.ti_id.clone();
             let try_number = req.try_number;
-            let (outcome, rendered) = run(&req, &xcom, &events, &running, &done).await;
+            let mut finished = TaskOutcome {
+                ti_id: ti_id.clone(),
+                try_number,
+                outcome: Outcome::Success,
+                rendered: BTreeMap::new(),
+                skip: Vec::new(),
+            };
+            let ctx = Ctx {
+                req: &req,
+                xcom: &xcom,
+                events: &events,
+                running: &running,
+                done: &done,
+                python: &python,
+            };
+            run(&ctx, &mut finished).await;
             running
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&ti_id);
-            let _ = done.send(ExecutorEvent::Finished(TaskOutcome {
-                ti_id,
-                try_number,
-                outcome,
-                rendered,
-                follow: None,
-            }));
+            let _ = done.send(ExecutorEvent::Finished(finished));
         });
     }
 
@@ -164,13 +215,31 @@ pub fn kill_group(pid: u32) {
     }
 }
 
-async fn run(
-    req: &TaskRequest,
-    xcom: &XcomStore,
-    events: &EventBus,
-    running: &Arc<Mutex<HashMap<String, u32>>>,
-    done: &mpsc::UnboundedSender<ExecutorEvent>,
-) -> (Outcome, BTreeMap<String, Value>) {
+/// What one try needs while it runs.
+struct Ctx<'a> {
+    req: &'a TaskRequest,
+    xcom: &'a XcomStore,
+    events: &'a EventBus,
+    running: &'a Arc<Mutex<HashMap<String, u32>>>,
+    done: &'a mpsc::UnboundedSender<ExecutorEvent>,
+    python: &'a PyRuntime,
+}
+
+async fn run(ctx: &Ctx<'_>, out: &mut TaskOutcome) {
+    let (outcome, rendered) = run_try(ctx, out).await;
+    out.outcome = outcome;
+    out.rendered = rendered;
+}
+
+async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<String, Value>) {
+    let Ctx {
+        req,
+        xcom,
+        events,
+        running,
+        done,
+        python,
+    } = *ctx;
     let mut rendered = BTreeMap::new();
     let failed = |e: String| Outcome::Failed {
         error: e,
@@ -198,6 +267,20 @@ async fn run(
         ),
     )
     .await;
+    if t.mapped.is_some() {
+        let e = format!(
+            "task {} is mapped (.expand/.expand_kwargs); run-time expansion into map indexes is not implemented in this build yet",
+            t.task_id
+        );
+        log.line("leoflow", Some("error"), &e).await;
+        return (
+            Outcome::Failed {
+                error: e,
+                retryable: false,
+            },
+            rendered,
+        );
+    }
     match t.kind.as_str() {
         "empty" => {
             log.line("leoflow", Some("info"), "EmptyOperator: nothing to run")
@@ -243,7 +326,17 @@ async fn run(
                 .get("skip_on_exit_code")
                 .and_then(|v| v.as_i64())
                 .unwrap_or(99);
-            let outcome = run_bash(req, &cmd, env, cwd, &mut log, running, done).await;
+            let outcome = run_process(
+                req,
+                std::path::Path::new("bash"),
+                &["-c".into(), cmd.clone().into()],
+                env,
+                cwd,
+                &mut log,
+                running,
+                done,
+            )
+            .await;
             match outcome {
                 Ok((0, last)) => {
                     if t.do_xcom_push
@@ -296,7 +389,12 @@ async fn run(
                 }
             }
         }
+        "python" | "branch" | "short_circuit" => {
+            let (outcome, rendered) = run_python(ctx, &mut log, out).await;
+            (outcome, rendered)
+        }
         other => {
+            let _ = python;
             let e = format!(
                 "tasks of kind {other:?} ({}) are not run by this build of the subprocess executor yet",
                 t.operator
@@ -313,19 +411,170 @@ async fn run(
     }
 }
 
-/// Runs `bash -c cmd` in its own process group; `(exit code, last stdout line)`.
-async fn run_bash(
+/// Runs a Python-executed task through `boot.py run-task` and applies its result.
+async fn run_python(
+    ctx: &Ctx<'_>,
+    log: &mut LogWriter,
+    out: &mut TaskOutcome,
+) -> (Outcome, BTreeMap<String, Value>) {
+    let req = ctx.req;
+    let rendered = BTreeMap::new();
+    let failed = |e: String| Outcome::Failed {
+        error: e,
+        retryable: true,
+    };
+    let (python, runtime) = match ctx.python.get().await {
+        Ok(x) => x,
+        Err(e) => {
+            log.line("leoflow", Some("error"), &e).await;
+            return (failed(e), rendered);
+        }
+    };
+    let c = &req.context;
+    let xcom: Vec<Value> = match ctx.xcom.list(&c.dag_id, &c.run_id, None) {
+        Ok(v) => v
+            .into_iter()
+            .map(|(k, v)| json!({"task_id": k.task_id, "map_index": k.map_index, "key": k.key, "value": v}))
+            .collect(),
+        Err(e) => return (failed(e.to_string()), rendered),
+    };
+    let base = req.log_path.with_extension("");
+    let request_path = base.with_extension("request.json");
+    let result_path = base.with_extension("result.json");
+    let request = json!({
+        "dag_file": req.dag_file,
+        "dags_folder": req.dags_folder,
+        "dag_id": c.dag_id,
+        "task_id": c.task_id,
+        "run_id": c.run_id,
+        "map_index": c.map_index,
+        "try_number": req.try_number,
+        "kind": req.task.kind,
+        "context": c.to_json(),
+        "xcom": xcom,
+        "variables": c.variables,
+        "result_path": result_path,
+    });
+    let _ = tokio::fs::remove_file(&result_path).await;
+    if let Err(e) = tokio::fs::write(
+        &request_path,
+        serde_json::to_vec(&request).unwrap_or_default(),
+    )
+    .await
+    {
+        return (
+            failed(format!("cannot write {}: {e}", request_path.display())),
+            rendered,
+        );
+    }
+    let mut env = task_env(req, req.task.args.get("env"));
+    env.insert("PYTHONUNBUFFERED".into(), "1".into());
+    env.insert("PYTHONDONTWRITEBYTECODE".into(), "1".into());
+    let args: Vec<std::ffi::OsString> = vec![
+        "-B".into(),
+        runtime.join("boot.py").into(),
+        "run-task".into(),
+        request_path.clone().into(),
+    ];
+    let status = run_process(
+        req,
+        &python,
+        &args,
+        env,
+        Some(req.dags_folder.clone()),
+        log,
+        ctx.running,
+        ctx.done,
+    )
+    .await;
+    let _ = tokio::fs::remove_file(&request_path).await;
+    let result: Option<Value> = tokio::fs::read(&result_path)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let _ = tokio::fs::remove_file(&result_path).await;
+    let Some(result) = result else {
+        let e = match status {
+            Err(e) => e,
+            Ok((code, _)) => format!(
+                "the Python task process exited with code {code} without a result (os._exit or a crash)"
+            ),
+        };
+        log.line("leoflow", Some("error"), &e).await;
+        return (failed(e), rendered);
+    };
+    match result["state"].as_str() {
+        Some("success") => {
+            for x in result["xcom"].as_array().into_iter().flatten() {
+                let key = XcomKey {
+                    dag_id: c.dag_id.clone(),
+                    run_id: c.run_id.clone(),
+                    task_id: c.task_id.clone(),
+                    map_index: c.map_index,
+                    key: x["key"].as_str().unwrap_or(RETURN_VALUE).to_string(),
+                };
+                if let Err(e) = ctx.xcom.put(&key, &x["value"]) {
+                    log.line("leoflow", Some("error"), &e.to_string()).await;
+                    return (
+                        Outcome::Failed {
+                            error: e.to_string(),
+                            retryable: false,
+                        },
+                        rendered,
+                    );
+                }
+            }
+            if let Err(e) = ctx.xcom.flush_async().await {
+                return (failed(e.to_string()), rendered);
+            }
+            out.skip = result["skip"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect();
+            log.line("leoflow", Some("info"), "Task finished: success")
+                .await;
+            (Outcome::Success, rendered)
+        }
+        Some("skipped") => (Outcome::Skipped, rendered),
+        _ => {
+            let e = result["error"]["message"]
+                .as_str()
+                .map(|m| {
+                    format!(
+                        "{}: {m}",
+                        result["error"]["type"].as_str().unwrap_or("Error")
+                    )
+                })
+                .unwrap_or_else(|| "the task failed".into());
+            log.line("leoflow", Some("error"), &e).await;
+            (
+                Outcome::Failed {
+                    error: e,
+                    retryable: result["retryable"] != json!(false),
+                },
+                rendered,
+            )
+        }
+    }
+}
+
+/// Runs `program args` in its own process group with exactly `env`, streaming its output
+/// to the log; `(exit code, last stdout line)`.
+#[allow(clippy::too_many_arguments)]
+async fn run_process(
     req: &TaskRequest,
-    cmd: &str,
+    program: &std::path::Path,
+    args: &[std::ffi::OsString],
     env: BTreeMap<String, String>,
     cwd: Option<std::path::PathBuf>,
     log: &mut LogWriter,
     running: &Arc<Mutex<HashMap<String, u32>>>,
     done: &mpsc::UnboundedSender<ExecutorEvent>,
 ) -> Result<(i64, Option<String>), String> {
-    let mut c = tokio::process::Command::new("bash");
-    c.arg("-c")
-        .arg(cmd)
+    let mut c = tokio::process::Command::new(program);
+    c.args(args)
         .env_clear()
         .envs(&env)
         .stdin(Stdio::null())
@@ -335,7 +584,9 @@ async fn run_bash(
         .kill_on_drop(true);
     let dir = cwd.unwrap_or_else(std::env::temp_dir);
     c.current_dir(&dir);
-    let mut child = c.spawn().map_err(|e| format!("cannot start bash: {e}"))?;
+    let mut child = c
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let pid = child.id().unwrap_or(0);
     running
         .lock()

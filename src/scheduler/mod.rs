@@ -193,7 +193,7 @@ impl Scheduler {
                     retryable: true,
                 },
                 rendered: Default::default(),
-                follow: None,
+                skip: Vec::new(),
             })
             .await?;
         }
@@ -626,6 +626,16 @@ impl Scheduler {
                     "INSERT OR REPLACE INTO task_instance_history(ti_id, try_number, state, start_date, end_date, duration, pid, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![ti.id, ti.try_number, new_state, ti.start_date, now_s, duration, ti.pid, error],
                 ).map_err(sql)?;
+                if new_state == state::SUCCESS {
+                    let now_s = now();
+                    for t in &o.skip {
+                        tx.execute(
+                            "UPDATE task_instance SET state = 'skipped', start_date = ?4, end_date = ?4 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND state IS NULL",
+                            params![ti.dag_id, ti.run_id, t, now_s],
+                        )
+                        .map_err(sql)?;
+                    }
+                }
                 let mut ti = ti;
                 ti.state = Some(new_state.to_string());
                 Ok((Some(ti_event(&ti)), true))

@@ -616,3 +616,82 @@ fn dags_test_runs_one_dag_in_process_and_reports() {
     // Nothing was written to the configured home: the test run used a scratch directory.
     assert!(!home.path().join("leoflow.db").exists());
 }
+
+#[test]
+fn python_tasks_pass_xcom_branch_and_fail_with_their_traceback() {
+    let home = tempfile::tempdir().unwrap();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dags");
+    let s = start(home.path(), &examples);
+    // TaskFlow ETL passing dicts, with multiple_outputs keys pulled downstream.
+    let (_, run) = trigger(&s, "etl_xcom", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (run, tis) = wait_run(&s, "etl_xcom", &run_id);
+    assert_eq!(run["state"], "success", "{run}\n{}", s.output());
+    assert!(tis.values().all(|t| t["state"] == "success"));
+    let log = std::fs::read_to_string(
+        home.path()
+            .join("logs/dag_id=etl_xcom")
+            .join(format!("run_id={run_id}"))
+            .join("task_id=load/attempt=1.log"),
+    )
+    .unwrap();
+    assert!(log.contains("TOTAL"), "{log}");
+    // Branching skips the branch not taken; the join still runs.
+    let (_, run) = trigger(&s, "branching", json!({"logical_date": null}));
+    let (run, tis) = wait_run(&s, "branching", run["dag_run_id"].as_str().unwrap());
+    assert_eq!(run["state"], "success", "{run}");
+    let skipped: Vec<&String> = tis
+        .iter()
+        .filter(|(_, t)| t["state"] == "skipped")
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{tis:?}");
+    assert_eq!(tis["join"]["state"], "success");
+    // Params reach the task's context.
+    let (_, run) = trigger(&s, "hello_taskflow", json!({"logical_date": null}));
+    let (run, _) = wait_run(&s, "hello_taskflow", run["dag_run_id"].as_str().unwrap());
+    assert_eq!(run["state"], "success", "{run}");
+}
+
+#[test]
+fn a_failing_python_task_logs_its_traceback_and_honours_fail_exceptions() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("boom.py"),
+        r#"
+from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import AirflowFailException
+with DAG("boom", schedule=None):
+    @task(retries=3, retry_delay=0)
+    def fatal():
+        raise AirflowFailException("no point retrying")
+    @task
+    def bad_return():
+        return object()
+    fatal()
+    bad_return()
+"#,
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "boom", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (_, tis) = wait_run(&s, "boom", &run_id);
+    assert_eq!(tis["fatal"]["state"], "failed");
+    assert_eq!(
+        tis["fatal"]["try_number"], 1,
+        "AirflowFailException must not retry"
+    );
+    let logs = home
+        .path()
+        .join("logs/dag_id=boom")
+        .join(format!("run_id={run_id}"));
+    let fatal = std::fs::read_to_string(logs.join("task_id=fatal/attempt=1.log")).unwrap();
+    assert!(
+        fatal.contains("Traceback") && fatal.contains("no point retrying"),
+        "{fatal}"
+    );
+    let bad = std::fs::read_to_string(logs.join("task_id=bad_return/attempt=1.log")).unwrap();
+    assert!(bad.contains("not JSON-serialisable"), "{bad}");
+}

@@ -99,7 +99,23 @@ class XComNotFound(AirflowException):
 
 
 class UnmappableXComTypePushed(AirflowException):
-    pass
+    """A task pushed a value that a downstream mapped task cannot map over."""
+
+    def __init__(self, value, *values):
+        super().__init__(value, *values)
+
+    def __str__(self):
+        typename = type(self.args[0]).__qualname__
+        for arg in self.args[1:]:
+            typename = "%s[%s]" % (typename, type(arg).__qualname__)
+        return "unmappable return type %r" % (typename,)
+
+
+class XComForMappingNotPushed(AirflowException):
+    """A task a downstream mapped task maps over returned nothing."""
+
+    def __str__(self):
+        return "did not push XCom for task mapping"
 
 
 class UnmappableXComLengthPushed(AirflowException):

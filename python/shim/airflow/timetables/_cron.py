@@ -83,3 +83,85 @@ def validate_cron(expr):
             "Exactly 5, 6 or 7 columns has to be specified for iterator expression.")
     for i, f in enumerate(fields):
         _check_field(f, i, expr)
+
+
+# -- run time: the next fire time (used by LatestOnlyOperator in the task runtime) -----------
+def _expand_field(field, idx):
+    lo, hi, names = _FIELDS[idx]
+    out = set()
+    for part in field.split(","):
+        base, slash, step = part.partition("/")
+        step = int(step) if slash else 1
+        low = base.lower()
+        if base in ("*", "?"):
+            a, b = lo, hi
+        elif "-" in base:
+            x, _, y = base.partition("-")
+            a = names[x.lower()] if names and x.lower() in names else int(x)
+            b = names[y.lower()] if names and y.lower() in names else int(y)
+        else:
+            a = names[low] if names and low in names else int(base)
+            b = hi if slash else a
+        if a > b:  # a wrapping range such as "fri-mon"
+            vals = list(range(a, hi + 1)) + list(range(lo, b + 1))
+        else:
+            vals = range(a, b + 1)
+        for i, v in enumerate(vals):
+            if i % step == 0:
+                out.add(v)
+    if idx == 4 and 7 in out:
+        out.discard(7)
+        out.add(0)
+    return out
+
+
+def next_after(expr, after, tz):
+    """The first fire time of the 5-field cron ``expr`` strictly after the aware datetime
+    ``after``, evaluated in ``tz`` (a tzinfo). ``ValueError`` for syntax this helper does not
+    evaluate (L, W, #, H, seconds)."""
+    import datetime as _dt
+
+    e = normalize(_CRONITER_WORDS.get(expr.strip(), expr.strip()))
+    fields = e.split()
+    if len(fields) != 5:
+        raise ValueError("unsupported cron expression for next-run computation: %r" % expr)
+    try:
+        minutes, hours, doms, months, dows = (_expand_field(f, i) for i, f in enumerate(fields))
+    except (ValueError, KeyError):
+        raise ValueError("unsupported cron expression for next-run computation: %r" % expr) \
+            from None
+    dom_star = fields[2] in ("*", "?")
+    dow_star = fields[4] in ("*", "?")
+    local = after.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
+    cur = local + _dt.timedelta(minutes=1)
+    limit = cur + _dt.timedelta(days=366 * 5)
+    while cur < limit:
+        if cur.month not in months:
+            y, m = (cur.year + 1, 1) if cur.month == 12 else (cur.year, cur.month + 1)
+            cur = _dt.datetime(y, m, 1)
+            continue
+        dom_ok = cur.day in doms
+        dow_ok = (cur.weekday() + 1) % 7 in dows
+        if dom_star and dow_star:
+            day_ok = True
+        elif dom_star:
+            day_ok = dow_ok
+        elif dow_star:
+            day_ok = dom_ok
+        else:
+            day_ok = dom_ok or dow_ok
+        if not day_ok:
+            cur = _dt.datetime(cur.year, cur.month, cur.day) + _dt.timedelta(days=1)
+            continue
+        if cur.hour not in hours:
+            cur = _dt.datetime(cur.year, cur.month, cur.day, cur.hour) + _dt.timedelta(hours=1)
+            continue
+        if cur.minute not in minutes:
+            cur += _dt.timedelta(minutes=1)
+            continue
+        out = cur.replace(tzinfo=tz)
+        if out <= after:
+            cur += _dt.timedelta(minutes=1)
+            continue
+        return out
+    raise ValueError("cron expression %r never fires" % expr)

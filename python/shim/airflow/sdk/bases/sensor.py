@@ -62,28 +62,71 @@ class BaseSensorOperator(BaseOperator):
     def poke(self, context):
         raise NotImplementedError("%s must implement poke(context)" % type(self).__name__)
 
+    def _get_next_poke_interval(self, started_at, run_duration, poke_count):
+        """Airflow's interval: ``poke_interval``, or an exponential backoff."""
+        if not self.exponential_backoff:
+            return self.poke_interval
+        import hashlib
+
+        min_backoff = max(int(self.poke_interval * (2 ** (poke_count - 2))), 1)
+        run_hash = int(hashlib.sha1(("%s#%s#%s#%s" % (self.dag_id, self.task_id, started_at,
+                                                     poke_count)).encode()).hexdigest(), 16)
+        modded_hash = min_backoff + run_hash % min_backoff
+        new_interval = min(self.timeout - int(run_duration), modded_hash)
+        if self.max_wait:
+            new_interval = min(self.max_wait, new_interval)
+        self.log.info("new %s interval is %s", self.mode, new_interval)
+        return max(new_interval, 0)
+
     def execute(self, context):
-        """Simple poke loop (mode "poke"); returns the PokeReturnValue's xcom_value."""
+        """Airflow's poke loop (``mode="reschedule"`` also pokes in this process)."""
         import time
+        import traceback
 
-        from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+        from airflow.sdk.exceptions import (
+            AirflowFailException,
+            AirflowSensorTimeout,
+            AirflowSkipException,
+            AirflowTaskTimeout,
+        )
 
+        if self.mode == "reschedule":
+            self.log.info("Leoflow Lite runs reschedule-mode sensors in poke mode")
         started = time.monotonic()
-        interval = self.poke_interval
+        started_at = time.time()
+        poke_count = 1
+        xcom_value = None
         while True:
-            res = self.poke(context)
-            if isinstance(res, PokeReturnValue):
-                if res.is_done:
-                    return res.xcom_value
-            elif res:
-                return None
-            if time.monotonic() - started > self.timeout:
+            try:
+                poke_return = self.poke(context)
+            except (AirflowSensorTimeout, AirflowTaskTimeout, AirflowFailException) as e:
                 if self.soft_fail:
-                    raise AirflowSkipException("Sensor has timed out; run duration exceeded "
-                                               "timeout. Skipping.")
-                raise AirflowSensorTimeout("Sensor has timed out; run duration of %.1f seconds "
-                                           "exceeded the specified timeout of %s."
-                                           % (time.monotonic() - started, self.timeout))
-            time.sleep(interval)
-            if self.exponential_backoff:
-                interval = min(interval * 2, self.max_wait or interval * 2)
+                    raise AirflowSkipException("Skipping due to soft_fail is set to True.") from e
+                if self.never_fail:
+                    raise AirflowSkipException("Skipping due to never_fail is set to True.") from e
+                raise
+            except AirflowSkipException:
+                raise
+            except Exception as e:  # noqa: BLE001 - Airflow's silent_fail / never_fail
+                if self.silent_fail:
+                    self.log.error("Sensor poke failed: \n %s", traceback.format_exc())
+                    poke_return = False
+                elif self.never_fail:
+                    raise AirflowSkipException("Skipping due to never_fail is set to True.") from e
+                else:
+                    raise
+            if poke_return:
+                if isinstance(poke_return, PokeReturnValue):
+                    xcom_value = poke_return.xcom_value
+                break
+            run_duration = time.monotonic() - started
+            if run_duration > self.timeout:
+                message = ("Sensor has timed out; run duration of %s seconds exceeds the "
+                           "specified timeout of %s." % (run_duration, self.timeout))
+                if self.soft_fail:
+                    raise AirflowSkipException(message)
+                raise AirflowSensorTimeout(message)
+            time.sleep(self._get_next_poke_interval(started_at, run_duration, poke_count))
+            poke_count += 1
+        self.log.info("Success criteria met. Exiting.")
+        return xcom_value

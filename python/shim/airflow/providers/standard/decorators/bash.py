@@ -29,6 +29,10 @@ class _BashDecoratedOperator(DecoratedOperator, BashOperator):
 
     def execute(self, context):
         self.bash_command = self.get_bash_command(context)
+        # Like Airflow: the returned command may itself hold Jinja, render the fields again.
+        render = getattr(context.get("ti"), "render_templates", None)
+        if render is not None:
+            render(context=context)
         return BashOperator.execute(self, context)
 
 

@@ -29,26 +29,58 @@ class BashOperator(BaseOperator):
         self.append_env = append_env
         self.output_processor = output_processor
 
-    def execute(self, context):
-        """Run ``bash_command`` (already rendered) with bash; return the last output line."""
+    def get_env(self, context):
+        """The command's environment: the task's (or ``env``), plus ``AIRFLOW_CTX_*``."""
         import os
+
+        system_env = dict(os.environ)
+        env = self.env
+        if env is None:
+            env = system_env
+        elif self.append_env:
+            system_env.update(env)
+            env = system_env
+        else:
+            env = dict(env)
+        try:
+            from leoflow_rt.task import context_to_airflow_vars
+
+            env.update(context_to_airflow_vars(context))
+        except Exception:  # noqa: BLE001 - outside the Leoflow task runtime
+            pass
+        return {str(k): str(v) for k, v in env.items()}
+
+    def execute(self, context):
+        """Run ``bash_command`` (already rendered) with ``bash -c``; return the last line.
+
+        Unlike Airflow the command stays in the task's process group (no ``setsid``), so
+        killing the task's group also kills the command; ``cwd`` defaults to the task's."""
+        import os
+        import shutil
         import subprocess
+        import sys
 
         from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
-        env = self.env
-        if env is None:
-            env = dict(os.environ)
-        elif self.append_env:
-            env = dict(os.environ, **env)
-        proc = subprocess.Popen(["bash", "-c", self.bash_command], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, cwd=self.cwd, env=env)
+        bash_path = shutil.which("bash") or "bash"
+        if self.cwd is not None:
+            if not os.path.exists(self.cwd):
+                raise AirflowException("Can not find the cwd: %s" % self.cwd)
+            if not os.path.isdir(self.cwd):
+                raise AirflowException("The cwd %s must be a directory" % self.cwd)
+        env = self.get_env(context)
+        self.log.info("Running command: %s", [bash_path, "-c", self.bash_command])
+        proc = subprocess.Popen([bash_path, "-c", self.bash_command], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.cwd,
+                                env=env, close_fds=True)
         last = ""
-        for raw in proc.stdout:
-            line = raw.decode(self.output_encoding, "backslashreplace").rstrip("\n")
-            print(line, flush=True)
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode(self.output_encoding, "backslashreplace").rstrip()
+            sys.stdout.write(line + "\n")
             last = line
+        proc.stdout.close()
         rc = proc.wait()
+        self.log.info("Command exited with return code %s", rc)
         if rc in self.skip_on_exit_code:
             raise AirflowSkipException("Bash command returned exit code %d. Skipping." % rc)
         if rc != 0:

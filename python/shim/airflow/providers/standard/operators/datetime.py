@@ -27,5 +27,37 @@ class BranchDateTimeOperator(BaseBranchOperator):
         self.follow_task_ids_if_false = follow_task_ids_if_false
         self.use_task_logical_date = use_task_logical_date
 
+    def choose_branch(self, context):
+        from airflow.sdk import timezone
+
+        if self.use_task_logical_date:
+            now = context.get("logical_date") or context["dag_run"].run_after
+        else:
+            now = timezone.coerce_datetime(timezone.utcnow())
+        lower, upper = target_times_as_dates(now, self.target_lower, self.target_upper)
+        tz = self.dag.timezone if self.dag is not None else None
+        lower = timezone.coerce_datetime(lower, tz)
+        upper = timezone.coerce_datetime(upper, tz)
+        if upper is not None and upper < now:
+            return self.follow_task_ids_if_false
+        if lower is not None and lower > now:
+            return self.follow_task_ids_if_false
+        return self.follow_task_ids_if_true
+
+
+def target_times_as_dates(base_date, lower, upper):
+    """Combine ``datetime.time`` targets with ``base_date`` (upper wraps to the next day)."""
+    if isinstance(lower, _dt.datetime) and isinstance(upper, _dt.datetime):
+        return lower, upper
+    if lower is not None and isinstance(lower, _dt.time):
+        lower = _dt.datetime.combine(base_date, lower)
+    if upper is not None and isinstance(upper, _dt.time):
+        upper = _dt.datetime.combine(base_date, upper)
+    if lower is None or upper is None:
+        return lower, upper
+    if upper < lower:
+        upper += _dt.timedelta(days=1)
+    return lower, upper
+
 
 __getattr__ = module_getattr(__name__)

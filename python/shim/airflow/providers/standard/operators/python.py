@@ -64,7 +64,119 @@ class PythonOperator(BaseOperator):
         return self.python_callable(*self.op_args, **self.op_kwargs)
 
 
-class BaseBranchOperator(BaseOperator):
+XCOM_SKIPMIXIN_KEY = "skipmixin_key"
+XCOM_SKIPMIXIN_SKIPPED = "skipped"
+XCOM_SKIPMIXIN_FOLLOWED = "followed"
+
+
+def _ensure_tasks(nodes):
+    from airflow.sdk.definitions._internal.abstractoperator import AbstractOperator
+
+    return [n for n in nodes if isinstance(n, AbstractOperator)]
+
+
+class SkipMixin:
+    """Airflow 3's SkipMixin: skipping raises ``DownstreamTasksSkipped`` (run time only)."""
+
+    @staticmethod
+    def _set_state_to_skipped(tasks, map_index):
+        from airflow.sdk.exceptions import DownstreamTasksSkipped
+
+        # Like Airflow, only unmapped task instances skip right away; the runtime records the
+        # list either way (a ``skip`` key in the task result).
+        if tasks and map_index == -1:
+            raise DownstreamTasksSkipped(tasks=list(tasks))
+
+    def skip(self, ti, tasks):
+        task_list = _ensure_tasks(tasks)
+        if not task_list:
+            return
+        task_ids = [t.task_id for t in task_list]
+        if getattr(self, "task_id", None) is not None:
+            ti.xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_SKIPPED: task_ids})
+        record = getattr(ti, "_lf_record_skip", None)
+        if record is not None:
+            record(task_ids)
+        self._set_state_to_skipped(task_ids, ti.map_index)
+
+    def skip_all_except(self, ti, branch_task_ids):
+        import types
+        from collections.abc import Iterable
+
+        from airflow.sdk.exceptions import AirflowException
+
+        if branch_task_ids and isinstance(branch_task_ids, types.GeneratorType):
+            branch_task_ids = list(branch_task_ids)
+        if isinstance(branch_task_ids, str):
+            branch_task_id_set = {branch_task_ids}
+        elif isinstance(branch_task_ids, Iterable):
+            branch_task_id_set = set(branch_task_ids)
+            invalid = {(b, type(b).__name__) for b in branch_task_id_set if not isinstance(b, str)}
+            if invalid:
+                raise AirflowException(
+                    "Unable to branch to the specified tasks. The branching function returned "
+                    "invalid 'branch_task_ids': %s. Please check that your function returns an "
+                    "Iterable of valid task IDs that exist in your DAG." % (invalid,))
+        elif branch_task_ids is None:
+            branch_task_id_set = set()
+        else:
+            raise AirflowException(
+                "'branch_task_ids' must be either None, a task ID, or an Iterable of IDs, but "
+                "got %r." % type(branch_task_ids).__name__)
+        self.log.info("Following branch %s", sorted(branch_task_id_set))
+        task = ti.task
+        dag = task.dag
+        invalid_ids = branch_task_id_set - set(dag.task_ids)
+        if invalid_ids:
+            raise AirflowException("'branch_task_ids' must contain only valid task_ids. Invalid "
+                                   "tasks found: %s." % (invalid_ids,))
+        record = getattr(ti, "_lf_record_branch", None)
+        if record is not None:
+            record(sorted(branch_task_id_set))
+        downstream = _ensure_tasks(task.downstream_list)
+        if not downstream:
+            return
+        for bid in list(branch_task_id_set):
+            branch_task_id_set.update(dag.get_task(bid).get_flat_relative_ids(upstream=False))
+        skip_tasks = [t.task_id for t in downstream if t.task_id not in branch_task_id_set]
+        follow = [t.task_id for t in downstream if t.task_id in branch_task_id_set]
+        self.log.info("Skipping tasks %s", skip_tasks)
+        ti.xcom_push(key=XCOM_SKIPMIXIN_KEY, value={XCOM_SKIPMIXIN_FOLLOWED: follow})
+        record = getattr(ti, "_lf_record_skip", None)
+        if record is not None:
+            record(skip_tasks)
+        self._set_state_to_skipped(skip_tasks, ti.map_index)
+
+
+class BranchMixIn(SkipMixin):
+    """``do_branch``: expand task groups to their roots, then skip everything else."""
+
+    def do_branch(self, context, branches_to_execute):
+        self.log.info("Branch into %s", branches_to_execute)
+        branch_task_ids = list(self._expand_task_group_roots(context["ti"], branches_to_execute)) \
+            if branches_to_execute is not None else None
+        self.skip_all_except(context["ti"], branch_task_ids)
+        return branches_to_execute
+
+    def _expand_task_group_roots(self, ti, branches_to_execute):
+        from collections.abc import Iterable
+
+        dag = ti.task.dag
+        if isinstance(branches_to_execute, str) or not isinstance(branches_to_execute, Iterable):
+            branches_to_execute = [branches_to_execute]
+        groups = dag.task_group.get_task_group_dict() if dag.task_group is not None else {}
+        for branch in branches_to_execute:
+            if branch in groups and branch is not None and branch not in dag.task_dict:
+                tg = groups[branch]
+                self.log.info("[%s] is a task group, expanding to %s", branch,
+                              [t.task_id for t in tg.roots])
+                for t in tg.roots:
+                    yield t.task_id
+            else:
+                yield branch
+
+
+class BaseBranchOperator(BaseOperator, BranchMixIn):
     """Branching: ``choose_branch`` returns the task id(s) to follow; others are skipped."""
 
     _lf_kind = "branch"
@@ -74,17 +186,20 @@ class BaseBranchOperator(BaseOperator):
         raise NotImplementedError
 
     def execute(self, context):
-        return self.choose_branch(context)
+        return self.do_branch(context, self.choose_branch(context))
 
 
-class BranchPythonOperator(PythonOperator):
+class BranchPythonOperator(PythonOperator, BranchMixIn):
     """The callable returns the task id (or list of ids) to follow."""
 
     _lf_kind = "branch"
     inherits_from_skipmixin = True
 
+    def execute(self, context):
+        return self.do_branch(context, super().execute(context))
 
-class ShortCircuitOperator(PythonOperator):
+
+class ShortCircuitOperator(PythonOperator, SkipMixin):
     """Skip everything downstream when the callable returns a falsy value."""
 
     _lf_kind = "short_circuit"
@@ -94,6 +209,29 @@ class ShortCircuitOperator(PythonOperator):
     def __init__(self, *, ignore_downstream_trigger_rules=True, **kwargs):
         super().__init__(**kwargs)
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def execute(self, context):
+        condition = super().execute(context)
+        self.log.info("Condition result is %s", condition)
+        record = getattr(context.get("ti"), "_lf_record_short_circuit", None)
+        if record is not None:
+            record(bool(condition))
+        if condition:
+            self.log.info("Proceeding with downstream tasks...")
+            return condition
+        if not self.downstream_task_ids:
+            self.log.info("No downstream tasks; nothing to do.")
+            return condition
+        task = context["task"]
+        if self.ignore_downstream_trigger_rules is True:
+            tasks = task.get_flat_relatives(upstream=False)
+        else:
+            tasks = task.get_direct_relatives(upstream=False)
+        to_skip = [t for t in tasks if not t.is_teardown]
+        self.log.info("Skipping downstream tasks")
+        self.skip(ti=context["ti"], tasks=to_skip)
+        self.log.info("Done.")
+        return condition
 
 
 __getattr__ = module_getattr(__name__)

@@ -22,5 +22,16 @@ class BranchDayOfWeekOperator(BaseBranchOperator):
     def week_day_numbers(self):
         return sorted(int(d) for d in self._week_day_num)
 
+    def choose_branch(self, context):
+        from airflow.sdk import timezone
+
+        if self.use_task_logical_date:
+            now = context.get("logical_date") or context["dag_run"].run_after
+        else:
+            now = timezone.make_naive(timezone.utcnow(), self.dag.timezone)
+        if now.isoweekday() in self._week_day_num:
+            return self.follow_task_ids_if_true
+        return self.follow_task_ids_if_false
+
 
 __getattr__ = module_getattr(__name__)

@@ -19,6 +19,12 @@ class DateTimeSensor(BaseSensorOperator):
             raise TypeError("Expected str or datetime.datetime type for target_time. Got %s"
                             % type(target_time))
 
+    def poke(self, context):
+        from airflow.sdk import timezone
+
+        self.log.info("Checking if the time (%s) has come", self.target_time)
+        return timezone.utcnow() > timezone.parse(self.target_time)
+
 
 class DateTimeSensorAsync(DateTimeSensor):
     def __init__(self, *, start_from_trigger=False, end_from_trigger=False, trigger_kwargs=None,

@@ -77,6 +77,10 @@ class ExternalTaskSensor(BaseSensorOperator):
         self.poll_interval = poll_interval
         self.deferrable = deferrable
 
+    def poke(self, context):
+        raise AirflowException("ExternalTaskSensor needs the scheduler's database; the Leoflow "
+                               "Lite task runtime cannot evaluate it in the task process")
+
 
 class ExternalTaskMarker(EmptyOperator):
     template_fields = ("external_dag_id", "external_task_id", "logical_date")

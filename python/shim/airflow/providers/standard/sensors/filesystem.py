@@ -21,7 +21,16 @@ class FileSensor(BaseSensorOperator):
         import glob
         import os
 
-        for path in glob.glob(self.filepath, recursive=self.recursive):
+        base = ""
+        try:
+            from airflow.sdk.definitions.connection import Connection
+
+            base = Connection.get(self.fs_conn_id).extra_dejson.get("path", "") or ""
+        except Exception:  # noqa: BLE001 - no fs_default connection: paths are used as given
+            base = ""
+        full_path = os.path.join(base, self.filepath)
+        self.log.info("Poking for file %s", full_path)
+        for path in glob.glob(full_path, recursive=self.recursive):
             if os.path.isfile(path) or (os.path.isdir(path) and (
                     not self.recursive or os.listdir(path))):
                 return True

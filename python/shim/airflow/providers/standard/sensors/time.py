@@ -16,6 +16,27 @@ class TimeSensor(BaseSensorOperator):
         self.target_time = target_time
         self.deferrable = deferrable
 
+    @property
+    def target_datetime(self):
+        import datetime
+
+        from airflow.sdk import timezone
+
+        tz = self.dag.timezone if self.dag is not None else timezone.utc
+        if isinstance(self.target_time, datetime.datetime):
+            aware = timezone.coerce_datetime(self.target_time, tz)
+        else:
+            aware = timezone.coerce_datetime(datetime.datetime.combine(
+                datetime.datetime.now(tz), self.target_time, tz))
+        return timezone.convert_to_utc(aware)
+
+    def poke(self, context):
+        from airflow.sdk import timezone
+
+        target = self.target_datetime
+        self.log.info("Checking if the time (%s) has come", target)
+        return timezone.utcnow() > target
+
 
 class TimeSensorAsync(TimeSensor):
     def __init__(self, *, deferrable=True, **kwargs):

@@ -13,6 +13,24 @@ class TimeDeltaSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.end_from_trigger = end_from_trigger
 
+    def _derive_base_time(self, context):
+        """data_interval_end when the DAG is scheduled, else the run's run_after."""
+        end = context.get("data_interval_end")
+        if end:
+            return end
+        dag_run = context.get("dag_run")
+        base = getattr(dag_run, "run_after", None) or context.get("logical_date")
+        if base is None:
+            raise ValueError("`dag_run` not found in task context")
+        return base
+
+    def poke(self, context):
+        from airflow.sdk import timezone
+
+        target_dttm = self._derive_base_time(context) + self.delta
+        self.log.info("Checking if the time (%s) has come", target_dttm)
+        return timezone.utcnow() > target_dttm
+
 
 class TimeDeltaSensorAsync(TimeDeltaSensor):
     def __init__(self, *, deferrable=True, **kwargs):
@@ -30,6 +48,11 @@ class WaitSensor(BaseSensorOperator):
             time_to_wait = datetime.timedelta(minutes=time_to_wait)
         self.time_to_wait = time_to_wait
         self.deferrable = deferrable
+
+    def execute(self, context):
+        import time
+
+        time.sleep(self.time_to_wait.total_seconds())
 
 
 __getattr__ = module_getattr(__name__)

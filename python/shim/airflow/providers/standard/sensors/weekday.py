@@ -18,5 +18,15 @@ class DayOfWeekSensor(BaseSensorOperator):
     def week_day_numbers(self):
         return sorted(int(d) for d in self._week_day_num)
 
+    def poke(self, context):
+        from airflow.sdk import timezone
+
+        self.log.info("Poking until weekday is in %s, Today is %s", self.week_day,
+                      timezone.utcnow().strftime("%A"))
+        if self.use_task_logical_date:
+            date = context.get("logical_date") or context["dag_run"].run_after
+            return date.isoweekday() in self._week_day_num
+        return timezone.utcnow().isoweekday() in self._week_day_num
+
 
 __getattr__ = module_getattr(__name__)

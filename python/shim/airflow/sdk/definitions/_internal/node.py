@@ -79,3 +79,28 @@ class DAGNode(DependencyMixin):
 
     def get_direct_relatives(self, upstream=False):
         return self.upstream_list if upstream else self.downstream_list
+
+    # -- run time (task runtime) -------------------------------------------------------------
+    def get_flat_relative_ids(self, *, upstream=False):
+        """Every task id upstream (or downstream) of this node, transitively."""
+        dag = self.dag
+        if dag is None:
+            return set()
+        seen = set()
+        todo = list(self.get_direct_relative_ids(upstream))
+        while todo:
+            tid = todo.pop()
+            if tid in seen:
+                continue
+            seen.add(tid)
+            t = dag.task_dict.get(tid)
+            if t is not None:
+                todo.extend(t.get_direct_relative_ids(upstream))
+        return seen
+
+    def get_flat_relatives(self, upstream=False):
+        dag = self.dag
+        if dag is None:
+            return []
+        return [dag.task_dict[t] for t in sorted(self.get_flat_relative_ids(upstream=upstream))
+                if t in dag.task_dict]
