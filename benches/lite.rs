@@ -303,6 +303,10 @@ fn reload() {
         edit(i);
     }
     let rss_after = rss_kib(child.id());
+    for i in 1100..2100 {
+        edit(i);
+    }
+    let rss_after_2 = rss_kib(child.id());
     stop(child);
     println!("reload: save -> new task visible in GET /api/v2/dags/{{id}}/tasks (100 edits)");
     println!(
@@ -313,9 +317,10 @@ fn reload() {
     );
     println!("  initial scan of 200 DAG files: {scan:.2} s (target < 5 s)");
     println!(
-        "  server RSS after 100 edits {:.1} MiB, after 1100 edits {:.1} MiB",
+        "  server RSS after 100 edits {:.1} MiB, after 1100 edits {:.1} MiB, after 2100 edits {:.1} MiB",
         rss_before as f64 / 1024.0,
-        rss_after as f64 / 1024.0
+        rss_after as f64 / 1024.0,
+        rss_after_2 as f64 / 1024.0
     );
 }
 
