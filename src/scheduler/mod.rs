@@ -38,6 +38,9 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// How long after a DAG change the scheduler looks at schedules (changes arrive in bursts).
+const DAG_CHANGE_DEBOUNCE: Duration = Duration::from_millis(50);
+
 /// Settings the scheduler needs.
 #[derive(Debug, Clone)]
 pub struct SchedulerConfig {
@@ -54,7 +57,8 @@ pub struct Scheduler {
     executor: Arc<dyn Executor>,
     config: SchedulerConfig,
     wake: Notify,
-    specs: Mutex<HashMap<String, Arc<Dag>>>,
+    /// Parsed models by version id, with the content hash they were parsed from.
+    specs: Mutex<HashMap<String, (String, Arc<Dag>)>>,
 }
 
 /// A task instance try to hand to the executor once the transaction commits.
@@ -114,7 +118,7 @@ impl Scheduler {
             let wait = wait
                 .unwrap_or(Duration::from_secs(5))
                 .min(Duration::from_secs(5));
-            let deadline = tokio::time::Instant::now() + wait;
+            let mut deadline = tokio::time::Instant::now() + wait;
             loop {
                 tokio::select! {
                     o = done.recv() => match o {
@@ -132,7 +136,11 @@ impl Scheduler {
                         // Its own task and run events do not call for another pass.
                         Ok(e) if e.kind != "dag_updated" => continue,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                        _ => break,
+                        // A burst of DAG changes (an initial scan) makes one pass, shortly after.
+                        _ => {
+                            deadline = deadline.min(tokio::time::Instant::now() + DAG_CHANGE_DEBOUNCE);
+                            continue;
+                        }
                     },
                     _ = tokio::time::sleep_until(deadline) => break,
                 }
@@ -141,30 +149,43 @@ impl Scheduler {
     }
 
     fn spec(&self, tx: &Transaction<'_>, version_id: &str) -> Result<Arc<Dag>, StoreError> {
-        if let Some(d) = self
-            .specs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(version_id)
-        {
-            return Ok(d.clone());
-        }
-        let spec: String = tx
-            .query_row(
-                "SELECT spec FROM dag_version WHERE id = ?1",
-                [version_id],
-                |r| r.get(0),
-            )
-            .map_err(sql)?;
+        // A version without runs is rewritten in place, so the cache is keyed by content too.
+        let (hash, spec): (String, Option<String>) = {
+            let hash: String = tx
+                .query_row(
+                    "SELECT spec_hash FROM dag_version WHERE id = ?1",
+                    [version_id],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            let cached = self
+                .specs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(version_id)
+                .cloned();
+            match cached {
+                Some((h, d)) if h == hash => return Ok(d),
+                _ => (hash, None),
+            }
+        };
+        let spec = match spec {
+            Some(s) => s,
+            None => tx
+                .query_row(
+                    "SELECT spec FROM dag_version WHERE id = ?1",
+                    [version_id],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?,
+        };
         let dag: Dag = serde_json::from_str(&spec)
             .map_err(|e| sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         let dag = Arc::new(dag);
-        // Versions with runs are immutable; a version rewritten in place has no runs, so a
-        // cached copy can only be stale for a run-less version, which is never scheduled.
         self.specs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(version_id.to_string(), dag.clone());
+            .insert(version_id.to_string(), (hash, dag.clone()));
         Ok(dag)
     }
 

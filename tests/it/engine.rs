@@ -695,3 +695,27 @@ with DAG("boom", schedule=None):
     let bad = std::fs::read_to_string(logs.join("task_id=bad_return/attempt=1.log")).unwrap();
     assert!(bad.contains("not JSON-serialisable"), "{bad}");
 }
+
+#[test]
+fn a_version_rewritten_in_place_is_run_with_its_new_content() {
+    // Regression: the scheduler cached a run-less version's model by id; after an in-place
+    // rewrite (no runs yet) a new run's added task never got scheduled.
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let file = dags.path().join("grow.py");
+    let head = "import pendulum\nfrom airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator\nwith DAG('grow', schedule='@daily', start_date=pendulum.datetime(2025, 1, 1)):\n    a = BashOperator(task_id='a', bash_command='echo a')\n";
+    std::fs::write(&file, head).unwrap();
+    let s = start(home.path(), dags.path());
+    // Let a scheduling pass look at the DAG (and cache its model).
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&file, format!("{head}    b = BashOperator(task_id='b', bash_command='echo b')\n    a >> b\n")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get_json(&s.url("/api/v2/dags/grow/tasks")).1["total_entries"] != 2 {
+        assert!(Instant::now() < deadline, "edit not picked up");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (_, run) = trigger(&s, "grow", json!({"logical_date": null}));
+    let (run, tis) = wait_run(&s, "grow", run["dag_run_id"].as_str().unwrap());
+    assert_eq!(run["state"], "success", "{run}");
+    assert_eq!(tis["b"]["state"], "success");
+}
