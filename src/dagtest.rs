@@ -110,25 +110,18 @@ async fn run_async(
 
     let xcom = XcomStore::open(&home.xcom_dir(), config.xcom_max_bytes)?;
     let events = EventBus::new(4096);
-    let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor: Arc<dyn crate::executor::Executor> =
-        Arc::new(crate::executor::subprocess::SubprocessExecutor::new(
-            xcom.clone(),
-            events.clone(),
-            done_tx,
-            crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
-        ));
-    let scheduler = Arc::new(crate::scheduler::Scheduler::new(
+    let (scheduler, sched) = crate::scheduler::start_engine(
         store.clone(),
         events.clone(),
         Arc::new(Heartbeats::default()),
-        executor,
+        xcom.clone(),
+        crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
         crate::scheduler::SchedulerConfig {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),
             dags_folder: root.clone(),
         },
-    ));
+    );
     let mut bus = events.subscribe();
     let started = Instant::now();
     let now = crate::store::now();
@@ -160,7 +153,7 @@ async fn run_async(
         .await?
         .len();
     eprintln!("Running {dag_id} ({total} task(s)) as {}", run.run_id);
-    let sched = tokio::spawn(scheduler.clone().run(done_rx));
+    scheduler.wake();
     let mut finished = std::collections::BTreeSet::new();
     let final_state = loop {
         let ev = match tokio::time::timeout(Duration::from_millis(500), bus.recv()).await {

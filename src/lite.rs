@@ -55,26 +55,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let progress = Arc::new(crate::dag_processor::Progress::default());
     let events = EventBus::default();
     let health = Arc::new(Heartbeats::default());
-    let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor: Arc<dyn crate::executor::Executor> =
-        Arc::new(crate::executor::subprocess::SubprocessExecutor::new(
-            xcom.clone(),
-            events.clone(),
-            done_tx,
-            crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
-        ));
-    let scheduler = Arc::new(crate::scheduler::Scheduler::new(
+    let (scheduler, scheduler_task) = crate::scheduler::start_engine(
         store.clone(),
         events.clone(),
         health.clone(),
-        executor,
+        xcom.clone(),
+        crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
         crate::scheduler::SchedulerConfig {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),
             dags_folder: config.dags_folder.clone(),
         },
-    ));
-    let scheduler_task = tokio::spawn(scheduler.clone().run(done_rx));
+    );
     let state = AppState {
         scheduler: Some(scheduler),
         config: config.clone(),

@@ -68,6 +68,25 @@ struct Dispatch {
     dag: Arc<Dag>,
 }
 
+/// Builds the default engine (a subprocess executor feeding a scheduler) and starts the
+/// scheduler loop; the server and `leoflow dags test` both use it.
+pub fn start_engine(
+    store: Store,
+    events: EventBus,
+    health: Arc<Heartbeats>,
+    xcom: crate::xcom::XcomStore,
+    python: crate::executor::subprocess::PyRuntime,
+    config: SchedulerConfig,
+) -> (Arc<Scheduler>, tokio::task::JoinHandle<()>) {
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let executor: Arc<dyn Executor> = Arc::new(
+        crate::executor::subprocess::SubprocessExecutor::new(xcom, events.clone(), done_tx, python),
+    );
+    let scheduler = Arc::new(Scheduler::new(store, events, health, executor, config));
+    let task = tokio::spawn(scheduler.clone().run(done_rx));
+    (scheduler, task)
+}
+
 impl Scheduler {
     pub fn new(
         store: Store,
