@@ -708,7 +708,11 @@ fn a_version_rewritten_in_place_is_run_with_its_new_content() {
     let s = start(home.path(), dags.path());
     // Let a scheduling pass look at the DAG (and cache its model).
     std::thread::sleep(Duration::from_millis(300));
-    std::fs::write(&file, format!("{head}    b = BashOperator(task_id='b', bash_command='echo b')\n    a >> b\n")).unwrap();
+    std::fs::write(
+        &file,
+        format!("{head}    b = BashOperator(task_id='b', bash_command='echo b')\n    a >> b\n"),
+    )
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while get_json(&s.url("/api/v2/dags/grow/tasks")).1["total_entries"] != 2 {
         assert!(Instant::now() < deadline, "edit not picked up");
