@@ -2,6 +2,7 @@
 
     python3 -B boot.py parse [--dags-folder DIR] [--timeout SECONDS] FILE
     python3 -B boot.py worker
+    python3 -B boot.py zygote
     python3 -B boot.py run-task REQUEST.json
 
 See PROTOCOL.md. Puts ``shim`` first and ``fallback`` last on ``sys.path``.
@@ -59,6 +60,11 @@ def main(argv):
             return worker.parse_main(argv[2:])
         worker.prewarm()
         return worker.worker_main(argv[2:])
+    if cmd == "zygote":
+        _ensure_bytecode()
+        import leoflow_rt.zygote as zygote
+
+        return zygote.zygote_main(argv[2:])
     if cmd == "run-task" and len(argv) == 3:
         _ensure_bytecode()
         import leoflow_rt.taskrun as taskrun

@@ -39,6 +39,29 @@ class HttpOperator(BaseOperator):
         self.deferrable = deferrable
         self.retry_args = retry_args
 
+    def execute(self, context):
+        """Send the request (urllib) and return ``response_filter(response)`` or its text."""
+        from leoflow_rt import http
+
+        response = http.run(self.http_conn_id, self.method, self.endpoint, self.data,
+                            self.headers, self.extra_options, log=self.log)
+        return self.process_response(context=context, response=response)
+
+    def process_response(self, context, response, **kwargs):
+        from airflow.providers.standard.operators.python import determine_kwargs
+        from airflow.sdk.exceptions import AirflowException
+
+        if self.log_response:
+            self.log.info(response.text)
+        if self.response_check:
+            kw = determine_kwargs(self.response_check, [response], context)
+            if not self.response_check(response, **kw):
+                raise AirflowException("Response check returned False.")
+        if self.response_filter:
+            kw = determine_kwargs(self.response_filter, [response], context)
+            return self.response_filter(response, **kw)
+        return response.text
+
 
 SimpleHttpOperator = HttpOperator
 

@@ -23,6 +23,27 @@ class HttpSensor(BaseSensorOperator):
         self.response_check = response_check
         self.extra_options = extra_options or {}
         self.deferrable = deferrable
+        self.request_kwargs = request_kwargs or {}
+        self.response_error_codes_allowlist = tuple(response_error_codes_allowlist or ("404",))
+
+    def poke(self, context):
+        from airflow.providers.standard.operators.python import determine_kwargs
+        from airflow.sdk.exceptions import AirflowException
+        from leoflow_rt import http
+
+        self.log.info("Poking: %s", self.endpoint)
+        try:
+            response = http.run(self.http_conn_id, self.method, self.endpoint,
+                                self.request_params, self.headers, self.extra_options,
+                                log=self.log)
+            if self.response_check:
+                kw = determine_kwargs(self.response_check, [response], context)
+                return self.response_check(response, **kw)
+        except AirflowException as exc:
+            if str(exc).startswith(self.response_error_codes_allowlist):
+                return False
+            raise
+        return True
 
 
 __getattr__ = module_getattr(__name__)

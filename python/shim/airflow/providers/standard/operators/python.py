@@ -55,7 +55,12 @@ class PythonOperator(BaseOperator):
     def execute(self, context):
         context_merge(context, self.op_kwargs, templates_dict=self.templates_dict)
         self.op_kwargs = self.determine_kwargs(context)
-        return self.execute_callable()
+        return_value = self.execute_callable()
+        if self.show_return_value_in_logs:
+            self.log.info("Done. Returned value was: %s", return_value)
+        else:
+            self.log.info("Done. Returned value not shown")
+        return return_value
 
     def determine_kwargs(self, context):
         return determine_kwargs(self.python_callable, self.op_args, context)

@@ -41,6 +41,42 @@ class TriggerDagRunOperator(BaseOperator):
             raise TypeError("Expected str, datetime.datetime, or None for parameter "
                             "'logical_date'. Got %s" % type(logical_date).__name__)
         self.logical_date = None if isinstance(logical_date, ArgNotSet) else logical_date
+        self._lf_logical_date_unset = isinstance(logical_date, ArgNotSet)
+
+    def execute(self, context):
+        """Like Airflow 3: raise ``DagRunTriggerException``; the runtime reports the run to
+        create (``trigger_dag_run`` in the task result) and the server creates it."""
+        import json
+
+        from airflow.sdk import timezone
+        from airflow.sdk.exceptions import AirflowException, DagRunTriggerException
+
+        if getattr(self, "_lf_logical_date_unset", False) and self.logical_date is None:
+            parsed = timezone.utcnow()
+        elif self.logical_date is None or isinstance(self.logical_date, _dt.datetime):
+            parsed = self.logical_date
+        elif isinstance(self.logical_date, str):
+            parsed = timezone.parse(self.logical_date)
+        else:
+            parsed = None
+        conf = self.conf or {}
+        if not isinstance(conf, dict):
+            raise AirflowException("conf must be a dict, got %s" % type(conf).__name__)
+        try:
+            json.dumps(conf)
+        except TypeError:
+            raise ValueError("conf parameter should be JSON Serializable") from None
+        if self.trigger_run_id:
+            run_id = str(self.trigger_run_id)
+        else:
+            run_id = "manual__%s" % (parsed or timezone.utcnow()).isoformat()
+        raise DagRunTriggerException(
+            trigger_dag_id=self.trigger_dag_id, dag_run_id=run_id, conf=conf,
+            logical_date=parsed, reset_dag_run=self.reset_dag_run,
+            skip_when_already_exists=self.skip_when_already_exists,
+            wait_for_completion=self.wait_for_completion, allowed_states=self.allowed_states,
+            failed_states=self.failed_states, poke_interval=self.poke_interval,
+            deferrable=self.deferrable, note=getattr(self, "note", None))
 
 
 __getattr__ = module_getattr(__name__)

@@ -1,0 +1,1927 @@
+"""Task runtime: runs one task instance in a child forked by the zygote.
+
+``child_main(spec, close_fds, sync_fd)`` is called right after ``fork()`` and never returns.
+It isolates the process (``setsid``, default signal handlers, the exact ``TI.env``, ``cwd``),
+captures stdout/stderr as NDJSON log lines, imports the DAG file, builds Airflow's task
+context, renders the templated fields (XComArgs resolved from ``TI.xcom``), executes the
+task and writes the result file. See PROTOCOL.md, "Task runtime".
+"""
+import json
+import os
+import sys
+import threading
+import time
+
+RETURN_KEY = "return_value"
+EXIT_CODES = {"success": 0, "failed": 1, "skipped": 99}
+SENSITIVE_FIELDS = ("access_token", "api_key", "apikey", "authorization", "passphrase",
+                    "passwd", "password", "private_key", "secret", "token", "keyfile_dict",
+                    "service_account")
+MAX_TEMPLATED_FIELD_LENGTH = 4096
+_HERE = os.path.splitext(os.path.abspath(__file__))[0]
+_MISSING = object()
+
+
+# -- small helpers ---------------------------------------------------------------------------
+def _ts():
+    """RFC 3339 UTC timestamp with microseconds (``2024-01-01T00:00:00.123456Z``)."""
+    t = time.time()
+    sec = int(t)
+    return "%s.%06dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)),
+                         int((t - sec) * 1e6))
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _is_sensitive(name):
+    n = str(name).lower()
+    return any(f in n for f in SENSITIVE_FIELDS)
+
+
+def _json_problem(value, path="", depth=0):
+    """``None`` when ``value`` is plain JSON, else a description of the first offender."""
+    import math
+
+    if depth > 200:
+        return "a value nested too deeply%s" % (" at " + path if path else "")
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return "the float %r%s (NaN and infinities are not JSON)" % (
+            value, " at " + path if path else "")
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            p = _json_problem(v, "%s[%d]" % (path, i), depth + 1)
+            if p:
+                return p
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                return "a dict key of type %r%s" % (type(k).__name__,
+                                                      " at " + path if path else "")
+            p = _json_problem(v, "%s[%r]" % (path, k), depth + 1)
+            if p:
+                return p
+        return None
+    return "an object of type %r%s" % (type(value).__name__, " at " + path if path else "")
+
+
+def check_json(value, what):
+    """Raise ``TypeError`` naming the offending type when ``value`` is not plain JSON."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return
+    except (TypeError, ValueError, RecursionError, OverflowError):
+        pass
+    problem = _json_problem(value) or "a value json cannot encode"
+    raise TypeError("%s is not JSON-serialisable: it contains %s (XCom values must be JSON: "
+                    "dict, list, str, int, float, bool or None)" % (what, problem))
+
+
+def _one_line(exc):
+    msg = str(exc)
+    text = "%s: %s" % (type(exc).__name__, msg) if msg else type(exc).__name__
+    return " ".join(text.split()) if "\n" in text else text
+
+
+def _format_tb(exc):
+    """The traceback of ``exc`` without the runtime's own frames at the top."""
+    import traceback
+
+    tb = exc.__traceback__
+    while tb is not None and os.path.splitext(tb.tb_frame.f_code.co_filename)[0] == _HERE:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
+
+
+# -- logging: NDJSON lines -------------------------------------------------------------------
+class LogSink:
+    """Appends ``{"timestamp", "stream", "line"[, "level"][, "logger"]}`` lines to the log file,
+    one ``write`` per line (live-tailable), with secrets masked."""
+
+    def __init__(self, path):
+        d = os.path.dirname(path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
+                          getattr(os, "O_CLOEXEC", 0), 0o644)
+        self.lock = threading.Lock()
+        self.secrets = []
+
+    def add_secret(self, value):
+        if isinstance(value, str) and len(value.strip()) >= 4 and value not in self.secrets:
+            self.secrets.append(value)
+            self.secrets.sort(key=len, reverse=True)
+
+    def mask(self, text):
+        for s in self.secrets:
+            if s in text:
+                text = text.replace(s, "***")
+        return text
+
+    def emit(self, stream, line, level=None, logger=None):
+        if self.secrets:
+            line = self.mask(line)
+        rec = {"timestamp": _ts(), "stream": stream, "line": line}
+        if level:
+            rec["level"] = level
+        if logger:
+            rec["logger"] = logger
+        try:
+            data = json.dumps(rec, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates
+            rec["line"] = line.encode("utf-8", "replace").decode("utf-8")
+            data = json.dumps(rec, ensure_ascii=False).encode("utf-8")
+        with self.lock:
+            _write_all(self.fd, data + b"\n")
+
+    def emit_text(self, stream, text, level=None, logger=None):
+        if text.endswith("\n"):
+            text = text[:-1]
+        for ln in text.split("\n"):
+            self.emit(stream, ln.rstrip("\r"), level, logger)
+
+
+import io  # noqa: E402
+
+
+class _TextToLog(io.TextIOBase):
+    """``sys.stdout`` / ``sys.stderr`` of the task: complete lines become log records at once
+    (so they interleave correctly with logging records); ``fileno()`` is the captured fd."""
+
+    def __init__(self, sink, stream, fd):
+        super().__init__()
+        self._sink = sink
+        self._stream = stream
+        self._fd = fd
+        self._buf = ""
+        self._lock = threading.RLock()
+        self.buffer = _BytesToText(self)
+
+    encoding = "utf-8"
+    errors = "replace"
+    line_buffering = True
+
+    @property
+    def name(self):
+        return "<%s>" % self._stream
+
+    @property
+    def mode(self):
+        return "w"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not %s" % type(s).__name__)
+        with self._lock:
+            data = self._buf + s if self._buf else s
+            if "\n" in data:
+                lines = data.split("\n")
+                self._buf = lines.pop()
+                for ln in lines:
+                    self._sink.emit(self._stream, ln[:-1] if ln.endswith("\r") else ln)
+            else:
+                self._buf = data
+            if len(self._buf) > 65536:
+                self._sink.emit(self._stream, self._buf)
+                self._buf = ""
+        return len(s)
+
+    def writelines(self, lines):
+        for ln in lines:
+            self.write(ln)
+
+    def flush(self):
+        pass
+
+    def drain(self):
+        with self._lock:
+            if self._buf:
+                self._sink.emit(self._stream, self._buf)
+                self._buf = ""
+
+    def reconfigure(self, **kwargs):
+        pass
+
+
+class _BytesToText:
+    def __init__(self, text):
+        self._text = text
+
+    def write(self, b):
+        self._text.write(bytes(b).decode("utf-8", "replace"))
+        return len(b)
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self._text.fileno()
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+
+class _Capture:
+    """fd 1/2 become pipes pumped into the log by a thread (subprocesses, C code); the Python
+    ``sys.stdout``/``sys.stderr`` and the ``logging`` root handler write records directly."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.thread = None
+
+    def start(self):
+        import logging
+
+        fds = {}
+        for target, stream in ((1, "stdout"), (2, "stderr")):
+            r, w = os.pipe()
+            os.dup2(w, target)
+            os.close(w)
+            fds[r] = stream
+        self.stop_r, self.stop_w = os.pipe()
+        self.thread = threading.Thread(target=self._pump, args=(fds,), name="leoflow-log-pump",
+                                       daemon=True)
+        self.thread.start()
+        self.out = _TextToLog(self.sink, "stdout", 1)
+        self.err = _TextToLog(self.sink, "stderr", 2)
+        sys.stdout = sys.__stdout__ = self.out
+        sys.stderr = sys.__stderr__ = self.err
+        root = logging.getLogger()
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        handler = _SinkHandler(self.sink)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        if hasattr(os, "register_at_fork"):
+            # A task that forks (multiprocessing) must not inherit a lock held by the pump.
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
+
+    def _after_fork_in_child(self):
+        self.sink.lock = threading.Lock()
+        for f in (self.out, self.err):
+            f._lock = threading.RLock()
+
+    def _pump(self, fds):
+        import select
+
+        bufs = {fd: b"" for fd in fds}
+        open_fds = set(fds)
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        poller.register(self.stop_r, select.POLLIN)
+        closing = False
+        while open_fds:
+            events = poller.poll(50 if closing else None)
+            if not events and closing:
+                break
+            for fd, _ev in events:
+                if fd == self.stop_r:
+                    closing = True
+                    poller.unregister(fd)
+                    continue
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    chunk = b""
+                stream = fds[fd]
+                if not chunk:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                    if bufs[fd]:
+                        self._emit(stream, bufs[fd])
+                        bufs[fd] = b""
+                    continue
+                data = bufs[fd] + chunk
+                if b"\n" in data:
+                    lines = data.split(b"\n")
+                    data = lines.pop()
+                    for ln in lines:
+                        self._emit(stream, ln)
+                if len(data) > 65536:
+                    self._emit(stream, data)
+                    data = b""
+                bufs[fd] = data
+        for fd, data in bufs.items():
+            if data:
+                self._emit(fds[fd], data)
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _emit(self, stream, raw):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        self.sink.emit(stream, raw.decode("utf-8", "replace"))
+
+    def stop(self):
+        for f in (self.out, self.err):
+            f.drain()
+        nul = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nul, 1)
+        os.dup2(nul, 2)
+        os.close(nul)
+        try:
+            os.write(self.stop_w, b"x")
+        except OSError:
+            pass
+        self.thread.join(5.0)
+
+
+import logging as _logging  # noqa: E402  (pre-imported by the zygote anyway)
+
+
+class _SinkHandler(_logging.Handler):
+    def __init__(self, sink):
+        super().__init__()
+        self.sink = sink
+
+    def emit(self, record):
+        try:
+            msg = self.format(record)
+        except Exception:  # noqa: BLE001
+            msg = "%s %% %r" % (record.msg, record.args)
+        self.sink.emit_text("stderr", msg, record.levelname.lower(), record.name)
+
+
+# -- XCom ------------------------------------------------------------------------------------
+class XComStore:
+    """This run's XComs: ``TI.xcom`` plus what the task pushes."""
+
+    def __init__(self, entries):
+        self._d = {}
+        for e in entries or ():
+            if not isinstance(e, dict) or "task_id" not in e:
+                continue
+            mi = e.get("map_index")
+            self.put(e["task_id"], -1 if mi is None else int(mi), e.get("key") or RETURN_KEY,
+                     e.get("value"))
+
+    def put(self, task_id, map_index, key, value):
+        self._d.setdefault((task_id, key), {})[map_index] = value
+
+    def get_all(self, task_id, key):
+        d = self._d.get((task_id, key))
+        if not d:
+            return None
+        return [d[i] for i in sorted(d)]
+
+    def get_one(self, task_id, key, map_index):
+        d = self._d.get((task_id, key))
+        if not d:
+            return _MISSING
+        if map_index is None:
+            return d[-1] if -1 in d else d[min(d)]
+        return d.get(map_index, _MISSING)
+
+
+class RuntimeTaskInstance:
+    """``context["ti"]``: Airflow 3's RuntimeTaskInstance surface that works in one process."""
+
+    def __init__(self, spec, store, sink):
+        import pendulum
+
+        self.dag_id = spec.get("dag_id")
+        self.task_id = spec.get("task_id")
+        self.run_id = spec.get("run_id")
+        mi = spec.get("map_index")
+        self.map_index = -1 if mi is None else int(mi)
+        self.try_number = int(spec.get("try_number") or 1)
+        self.max_tries = spec.get("max_tries")
+        self.task = None
+        self.state = "running"
+        self.hostname = os.uname().nodename if hasattr(os, "uname") else ""
+        self.pid = os.getpid()
+        self.start_date = pendulum.now("UTC")
+        self.end_date = None
+        self.is_mapped = None
+        self.rendered_map_index = None
+        self._store = store
+        self._sink = sink
+        self._pushed = {}
+        self._skip = None
+        self._branch = None
+        self._short_circuit = None
+        self._context = None
+        self._rerender = None
+        self._warned = set()
+
+    def __repr__(self):
+        return "<TaskInstance: %s.%s %s map_index=%d [%s]>" % (
+            self.dag_id, self.task_id, self.run_id, self.map_index, self.state)
+
+    @property
+    def log_url(self):
+        return ""
+
+    @property
+    def mark_success_url(self):
+        return ""
+
+    @property
+    def operator(self):
+        return type(self.task).__name__ if self.task is not None else None
+
+    def get_template_context(self):
+        return self._context
+
+    def get_dagrun(self):
+        return self._context["dag_run"] if self._context else None
+
+    def render_templates(self, context=None, jinja_env=None):
+        """Render the task's templated fields again (``@task.bash`` does after its call)."""
+        if self._rerender is not None:
+            self._rerender()
+        return self.task
+
+    # -- recorded by the shim's SkipMixin / ShortCircuitOperator --
+    def _lf_record_skip(self, task_ids):
+        self._skip = list(task_ids)
+
+    def _lf_record_branch(self, task_ids):
+        self._branch = list(task_ids)
+
+    def _lf_record_short_circuit(self, value):
+        self._short_circuit = bool(value)
+
+    # -- XCom --
+    def xcom_push(self, key, value):
+        """Make an XCom available to downstream tasks (the value must be JSON)."""
+        if not isinstance(key, str) or not key:
+            raise ValueError("XCom key must be a non-empty string, got %r" % (key,))
+        check_json(value, "XCom value for key %r" % key)
+        self._pushed.pop(key, None)
+        self._pushed[key] = value
+        self._store.put(self.task_id, self.map_index, key, value)
+
+    def _foreign(self, dag_id, run_id):
+        if (dag_id is None or dag_id == self.dag_id) and (run_id is None or
+                                                         run_id == self.run_id):
+            return False
+        what = (dag_id, run_id)
+        if what not in self._warned:
+            self._warned.add(what)
+            import logging
+
+            logging.getLogger("airflow.task").warning(
+                "xcom_pull from another DAG run (dag_id=%s, run_id=%s) is not available in "
+                "Leoflow Lite; returning the default", dag_id, run_id)
+        return True
+
+    def xcom_pull(self, task_ids=None, dag_id=None, key=RETURN_KEY, include_prior_dates=False,
+                  *, map_indexes=_MISSING, default=None, run_id=None):
+        """Airflow 3's semantics (``map_indexes`` unset: every map index of each task)."""
+        from airflow.sdk.definitions._internal.types import ArgNotSet
+
+        if key is None:
+            key = RETURN_KEY
+        foreign = self._foreign(dag_id, run_id)
+        single_task = isinstance(task_ids, (str, type(None)))
+        single_index = isinstance(map_indexes, (int, type(None)))
+        if task_ids is None:
+            task_ids = [self.task_id]
+        elif isinstance(task_ids, str):
+            task_ids = [task_ids]
+        if map_indexes is _MISSING or isinstance(map_indexes, ArgNotSet):
+            xcoms = []
+            for tid in task_ids:
+                values = None if foreign else self._store.get_all(tid, key)
+                if values is None:
+                    xcoms.append(None)
+                else:
+                    xcoms.extend(values)
+            if single_task and len(xcoms) == 1:
+                return xcoms[0]
+            return xcoms
+        if isinstance(map_indexes, int) or map_indexes is None:
+            indexes = [map_indexes]
+        else:
+            try:
+                indexes = list(map_indexes)
+            except TypeError:
+                raise TypeError("Invalid type for map_indexes: expected int, iterable of ints, "
+                                "or None, got %s" % type(map_indexes)) from None
+        out = []
+        for tid in task_ids:
+            for mi in indexes:
+                v = _MISSING if foreign else self._store.get_one(tid, key, mi)
+                out.append(default if v is _MISSING or v is None else v)
+        if single_task and single_index:
+            return out[0]
+        return out
+
+
+# -- context accessors -----------------------------------------------------------------------
+class VariableAccessor:
+    """``{{ var.value.name }}`` / ``var.json.name`` / ``var.value.get("name", default)``."""
+
+    def __init__(self, deserialize_json):
+        self._deserialize_json = deserialize_json
+
+    def __getattr__(self, key):
+        if key.startswith("__"):
+            raise AttributeError(key)
+        from airflow.sdk.definitions.variable import Variable
+
+        return Variable.get(key, deserialize_json=self._deserialize_json)
+
+    def __getitem__(self, key):
+        return self.__getattr__(key)
+
+    def get(self, key, default=_MISSING):
+        from airflow.sdk.definitions._internal.types import NOTSET
+        from airflow.sdk.definitions.variable import Variable
+
+        return Variable.get(key, default=NOTSET if default is _MISSING else default,
+                            deserialize_json=self._deserialize_json)
+
+    def __repr__(self):
+        return "<VariableAccessor (%s)>" % ("json" if self._deserialize_json else "value")
+
+
+class ConnectionAccessor:
+    """``{{ conn.my_conn.host }}`` / ``conn.get("my_conn")``."""
+
+    def __getattr__(self, conn_id):
+        if conn_id.startswith("__"):
+            raise AttributeError(conn_id)
+        from airflow.sdk.definitions.connection import Connection
+
+        return Connection.get(conn_id)
+
+    def __getitem__(self, conn_id):
+        return self.__getattr__(conn_id)
+
+    def get(self, key, default_conn=None):
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return self.__getattr__(key)
+        except AirflowNotFoundException:
+            return default_conn
+
+    def __repr__(self):
+        return "<ConnectionAccessor>"
+
+
+class _OutletEventAccessor:
+    def __init__(self, key):
+        self.key = key
+        self.extra = {}
+        self.asset_alias_events = []
+
+    def add(self, asset, extra=None):
+        self.asset_alias_events.append({"asset": getattr(asset, "uri", str(asset)),
+                                        "extra": dict(extra or {})})
+
+
+class OutletEventAccessors(dict):
+    """``outlet_events[asset].extra["k"] = v`` (recorded, reported as ``outlet_events``)."""
+
+    def __missing__(self, key):
+        acc = _OutletEventAccessor(key)
+        dict.__setitem__(self, key, acc)
+        return acc
+
+    def __getitem__(self, key):
+        k = getattr(key, "uri", None) or getattr(key, "name", None) or key
+        return dict.__getitem__(self, k) if dict.__contains__(self, k) else self.__missing__(k)
+
+
+def _ds_add(ds, days):
+    import datetime as dt
+
+    if not days:
+        return str(ds)
+    return (dt.datetime.strptime(str(ds), "%Y-%m-%d") + dt.timedelta(days=days)).strftime(
+        "%Y-%m-%d")
+
+
+def _ds_format(ds, input_format, output_format):
+    import datetime as dt
+
+    return dt.datetime.strptime(str(ds), input_format).strftime(output_format)
+
+
+class Macros:
+    """``{{ macros.ds_add(ds, 1) }}``, ``macros.datetime``, ``macros.timedelta``..."""
+
+    import datetime as _dtm
+
+    datetime = _dtm.datetime
+    timedelta = _dtm.timedelta
+    ds_add = staticmethod(_ds_add)
+    ds_format = staticmethod(_ds_format)
+
+    def __getattr__(self, name):
+        import importlib
+
+        if name in ("time", "uuid", "json", "random"):
+            mod = importlib.import_module(name)
+            return mod.random if name == "random" else mod
+        if name == "dateutil":
+            return importlib.import_module("dateutil")
+        raise AttributeError("macros has no attribute %r" % name)
+
+    def __repr__(self):
+        return "<airflow.macros>"
+
+
+class DagRun:
+    """``context["dag_run"]``: the run's fields as attributes (datetimes are pendulum)."""
+
+    _DATES = ("logical_date", "data_interval_start", "data_interval_end", "run_after",
+              "start_date", "end_date", "queued_at", "last_scheduling_decision")
+
+    def __init__(self, data):
+        self.__dict__.update(data)
+
+    def __repr__(self):
+        return "<DagRun %s @ %s: %s, state:%s, run_type: %s>" % (
+            self.dag_id, self.logical_date, self.run_id, self.state, self.run_type)
+
+    def get_task_instance(self, task_id, map_index=-1):
+        return None
+
+
+def _run_type(run_id):
+    prefix = str(run_id or "").split("__", 1)[0]
+    if prefix in ("manual", "scheduled", "backfill", "asset_triggered", "asset_materialization"):
+        return prefix
+    if prefix == "dataset_triggered":
+        return "asset_triggered"
+    return "manual"
+
+
+def _parse_dt(value):
+    import datetime as dt
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        from airflow.sdk.timezone import coerce_datetime
+
+        return coerce_datetime(value)
+    if isinstance(value, str):
+        import pendulum
+
+        try:
+            return pendulum.parse(value)
+        except Exception:  # noqa: BLE001 - keep the server's text
+            return value
+    return value
+
+
+def context_to_airflow_vars(context):
+    """``AIRFLOW_CTX_*`` environment variables for ``context`` (Airflow's env-var format)."""
+    import datetime as dt
+
+    out = {}
+    task = context.get("task")
+    ti = context.get("task_instance")
+    dag_run = context.get("dag_run")
+    for subject, attr, name in ((task, "email", "AIRFLOW_CTX_DAG_EMAIL"),
+                                (task, "owner", "AIRFLOW_CTX_DAG_OWNER"),
+                                (ti, "dag_id", "AIRFLOW_CTX_DAG_ID"),
+                                (ti, "task_id", "AIRFLOW_CTX_TASK_ID"),
+                                (dag_run, "logical_date", "AIRFLOW_CTX_LOGICAL_DATE"),
+                                (ti, "try_number", "AIRFLOW_CTX_TRY_NUMBER"),
+                                (dag_run, "run_id", "AIRFLOW_CTX_DAG_RUN_ID")):
+        value = getattr(subject, attr, None) if subject is not None else None
+        if not value:
+            continue
+        if isinstance(value, str):
+            out[name] = value
+        elif isinstance(value, dt.datetime):
+            out[name] = value.isoformat()
+        elif isinstance(value, (list, tuple)):
+            out[name] = ",".join(str(v) for v in value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+# -- lazy XComArg results (Airflow's _MapResult / _ZipResult / _ConcatResult) ------------------
+from collections.abc import Sequence as _Sequence  # noqa: E402
+
+
+def _as_seq(value, what):
+    if isinstance(value, dict):
+        return list(value)
+    if not isinstance(value, _Sequence):
+        raise ValueError("XCom %s expects sequence or dict, not %s" % (what,
+                                                                       type(value).__name__))
+    return value
+
+
+class _MapResult(_Sequence):
+    def __init__(self, value, callables):
+        self.value = _as_seq(value, "map")
+        self.callables = callables
+
+    def __len__(self):
+        return len(self.value)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        value = self.value[index]
+        for f in self.callables:
+            value = f(value)
+        return value
+
+    def __iter__(self):
+        for value in self.value:
+            for f in self.callables:
+                value = f(value)
+            yield value
+
+    def __repr__(self):
+        return "_MapResult(%r, %s)" % (self.value, [getattr(f, "__name__", f)
+                                                    for f in self.callables])
+
+
+class _ZipResult(_Sequence):
+    def __init__(self, values, fillvalue):
+        from airflow.sdk.definitions._internal.types import ArgNotSet
+
+        self.values = [_as_seq(v, "zip") for v in values]
+        self.fillvalue = fillvalue
+        self._longest = not isinstance(fillvalue, ArgNotSet)
+
+    def __len__(self):
+        lengths = [len(v) for v in self.values]
+        return max(lengths) if self._longest else min(lengths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return tuple(v[index] if index < len(v) else self.fillvalue for v in self.values)
+
+    def __repr__(self):
+        return "_ZipResult(%r)" % (self.values,)
+
+
+class _ConcatResult(_Sequence):
+    def __init__(self, values):
+        self.values = [_as_seq(v, "concat") for v in values]
+
+    def __len__(self):
+        return sum(len(v) for v in self.values)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        for v in self.values:
+            if index < len(v):
+                return v[index]
+            index -= len(v)
+        raise IndexError(index)
+
+    def __repr__(self):
+        return "_ConcatResult(%r)" % (self.values,)
+
+
+# -- the run ---------------------------------------------------------------------------------
+class _Failure(Exception):
+    """Start-up failure with a clear message (no user traceback)."""
+
+    def __init__(self, message, type_name="TaskRuntimeError", retryable=True, traceback=""):
+        super().__init__(message)
+        self.type_name = type_name
+        self.retryable = retryable
+        self.tb = traceback
+
+
+class Runner:
+    def __init__(self, spec, sink):
+        self.spec = spec
+        self.sink = sink
+        self.dag = None
+        self.task = None      # the DAG's task (possibly a MappedOperator)
+        self.op = None        # the operator that runs (unmapped for mapped tasks)
+        self.ti = None
+        self.context = None
+        self.renderer = None
+        self.seen_oids = set()
+        self.result = {"state": "failed", "xcom": [], "branch": None, "short_circuit": None,
+                       "error": None, "retryable": True, "rendered_fields": {}, "skip": [],
+                       "rendered_map_index": None}
+        self.timings = {}
+        self._last = time.perf_counter()
+
+    def mark(self, phase):
+        now = time.perf_counter()
+        self.timings[phase + "_ms"] = round((now - self._last) * 1000.0, 3)
+        self._last = now
+
+    def log(self, message, level="info"):
+        self.sink.emit_text("leoflow", message, level)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _install_getters(self):
+        from leoflow_rt import registry
+
+        variables = self.spec.get("variables") or {}
+        connections = self.spec.get("connections") or {}
+        sink = self.sink
+
+        def variable_getter(key):
+            if key not in variables:
+                return None
+            v = variables[key]
+            if v is None:
+                return None
+            if not isinstance(v, str):
+                v = json.dumps(v)
+            if _is_sensitive(key):
+                sink.add_secret(v)
+            return v
+
+        cache = {}
+
+        def connection_getter(conn_id):
+            if conn_id in cache:
+                return cache[conn_id]
+            raw = connections.get(conn_id)
+            if raw is None:
+                return None
+            from airflow.sdk.definitions.connection import Connection
+
+            if isinstance(raw, str):
+                conn = Connection(conn_id=conn_id, uri=raw)
+            else:
+                kw = {k: raw.get(k) for k in ("conn_type", "host", "login", "password",
+                                              "schema", "port", "extra", "description")}
+                if kw["port"] not in (None, ""):
+                    try:
+                        kw["port"] = int(kw["port"])
+                    except (TypeError, ValueError):
+                        pass
+                conn = Connection(conn_id=conn_id, uri=raw.get("uri"),
+                                  **{k: v for k, v in kw.items() if v is not None})
+            sink.add_secret(conn.password)
+            for k, v in conn.extra_dejson.items() if isinstance(conn.extra_dejson, dict) else ():
+                if _is_sensitive(k) and isinstance(v, str):
+                    sink.add_secret(v)
+            cache[conn_id] = conn
+            return conn
+
+        registry.variable_getter = variable_getter
+        registry.connection_getter = connection_getter
+
+    def _load(self):
+        from leoflow_rt.loader import load_file
+
+        spec = self.spec
+        dag_file = spec.get("dag_file")
+        dag_id = spec.get("dag_id")
+        task_id = spec.get("task_id")
+        os.environ["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = str(dag_id)
+        os.environ["_AIRFLOW_PARSING_CONTEXT_TASK_ID"] = str(task_id)
+        try:
+            _module, dags, errors = load_file(dag_file, spec.get("dags_folder"))
+        finally:
+            os.environ.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
+            os.environ.pop("_AIRFLOW_PARSING_CONTEXT_TASK_ID", None)
+        dag = None
+        for d in dags:
+            if d.dag_id == dag_id:
+                dag = d
+        if dag is None:
+            if errors:
+                e = errors[0]
+                raise _Failure("Failed to import DAG file %s: %s" % (dag_file, e["message"]),
+                               type_name=e["message"].split(":", 1)[0].strip() or
+                               "ImportError", traceback=e.get("traceback") or "")
+            raise _Failure("DAG %r not found in %s (the file defines: %s)" % (
+                dag_id, dag_file, ", ".join(sorted(d.dag_id for d in dags)) or "no DAG"),
+                type_name="DagNotFound")
+        task = dag.task_dict.get(task_id)
+        if task is None:
+            raise _Failure("Task %r not found in DAG %r" % (task_id, dag_id),
+                           type_name="TaskNotFound")
+        self.dag, self.task = dag, task
+
+    def _build_context(self):
+        from airflow.sdk.definitions.context import Context
+
+        spec = self.spec
+        c = spec.get("context") or {}
+        dag, task, ti = self.dag, self.task, self.ti
+        import datetime as _dtm
+
+        def dt(key):
+            v = _parse_dt(c.get(key))
+            return v if isinstance(v, _dtm.datetime) else None
+
+        logical_date = dt("logical_date")
+        dis = dt("data_interval_start")
+        die = dt("data_interval_end")
+        dr = dict(c.get("dag_run") or {})
+        conf = dr.get("conf", c.get("conf"))
+        if not isinstance(conf, dict):
+            conf = {}
+        run_id = spec.get("run_id") or c.get("run_id") or dr.get("run_id")
+        dag_run = {
+            "dag_id": dag.dag_id, "run_id": run_id, "logical_date": logical_date,
+            "data_interval_start": dis, "data_interval_end": die, "run_after": None,
+            "start_date": None, "end_date": None, "clear_number": 0,
+            "run_type": _run_type(run_id), "state": "running", "conf": conf,
+            "triggered_by": None, "consumed_asset_events": [], "note": None,
+        }
+        for k, v in dr.items():
+            dag_run[k] = _parse_dt(v) if k in DagRun._DATES else v
+        dag_run["conf"] = conf
+        if dag_run["run_after"] is None:
+            dag_run["run_after"] = logical_date or ti.start_date
+        if dag_run["start_date"] is None:
+            dag_run["start_date"] = ti.start_date
+        ctx = Context()
+        ctx.update({
+            "dag": dag, "task": task, "ti": ti, "task_instance": ti, "run_id": run_id,
+            "inlets": list(getattr(task, "inlets", None) or []),
+            "outlets": list(getattr(task, "outlets", None) or []),
+            "map_index_template": getattr(task, "map_index_template", None),
+            "outlet_events": OutletEventAccessors(), "inlet_events": {},
+            "macros": Macros(), "var": {"json": VariableAccessor(True),
+                                        "value": VariableAccessor(False)},
+            "conn": ConnectionAccessor(), "dag_run": DagRun(dag_run),
+            "triggering_asset_events": {}, "task_reschedule_count": 0,
+            "task_instance_key_str": "%s__%s__%s" % (dag.dag_id, task.task_id, run_id),
+            "prev_start_date_success": None, "prev_end_date_success": None,
+            "try_number": ti.try_number, "map_index": ti.map_index, "start_date": ti.start_date,
+            "expanded_ti_count": spec.get("expanded_ti_count"), "test_mode": False,
+        })
+        if logical_date is not None:
+            ds = c.get("ds") or logical_date.strftime("%Y-%m-%d")
+            ts = c.get("ts") or logical_date.isoformat()
+            ctx.update({
+                "logical_date": logical_date, "ds": ds,
+                "ds_nodash": c.get("ds_nodash") or ds.replace("-", ""),
+                "ts": ts, "ts_nodash": c.get("ts_nodash") or logical_date.strftime(
+                    "%Y%m%dT%H%M%S"),
+                "ts_nodash_with_tz": c.get("ts_nodash_with_tz") or ts.replace("-", "").replace(
+                    ":", ""),
+                "task_instance_key_str": c.get("task_instance_key_str") or "%s__%s__%s" % (
+                    dag.dag_id, task.task_id, ds.replace("-", "")),
+                "data_interval_start": dis, "data_interval_end": die,
+                "prev_data_interval_start_success": None,
+                "prev_data_interval_end_success": None,
+            })
+        for k in ("prev_start_date_success", "prev_end_date_success",
+                  "prev_data_interval_start_success", "prev_data_interval_end_success"):
+            if c.get(k) is not None:
+                ctx[k] = _parse_dt(c[k])
+        ctx["params"] = self._params(c.get("params"), conf)
+        ti._context = ctx
+        self.context = ctx
+
+    def _params(self, server_params, conf):
+        from airflow.configuration import conf as airflow_conf
+        from airflow.sdk.definitions.param import ParamsDict
+
+        params = ParamsDict()
+        for source in (getattr(self.dag, "params", None), getattr(self.task, "params", None)):
+            if source:
+                params.update(source.__copy__() if isinstance(source, ParamsDict) else source)
+        if isinstance(server_params, dict) and server_params:
+            params.update(server_params)
+        if conf and airflow_conf.getboolean("core", "dag_run_conf_overrides_params",
+                                            fallback=True):
+            params.update(conf)
+        return params.validate()
+
+    # -- XComArg resolution / mapping ----------------------------------------------------------
+    def resolve(self, arg):
+        from airflow.sdk.definitions.xcom_arg import (
+            ConcatXComArg,
+            MapXComArg,
+            PlainXComArg,
+            ZipXComArg,
+        )
+
+        if isinstance(arg, PlainXComArg):
+            op = arg.operator
+            store = self.ti._store
+            if getattr(op, "is_mapped", False):
+                return store.get_all(op.task_id, arg.key) or []
+            v = store.get_one(op.task_id, arg.key, None)
+            if v is not _MISSING and v is not None:
+                return v
+            if arg.key == RETURN_KEY or getattr(op, "multiple_outputs", False):
+                return None
+            from airflow.sdk.exceptions import XComNotFound
+
+            raise XComNotFound(self.ti.dag_id, op.task_id, arg.key)
+        if isinstance(arg, MapXComArg):
+            return _MapResult(self.resolve(arg.arg), arg.callables)
+        if isinstance(arg, ZipXComArg):
+            return _ZipResult([self.resolve(a) for a in arg.args], arg.fillvalue)
+        if isinstance(arg, ConcatXComArg):
+            return _ConcatResult([self.resolve(a) for a in arg.args])
+        return arg.resolve(self.context)
+
+    def _resolve_nested(self, value, depth=0):
+        from airflow.sdk.definitions._internal.mixins import ResolveMixin
+
+        if isinstance(value, ResolveMixin):
+            return self.resolve(value)
+        if depth > 50:
+            return value
+        if isinstance(value, dict):
+            return {k: self._resolve_nested(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_nested(v, depth + 1) for v in value]
+        return value
+
+    def _local_map_kwargs(self, task, map_index):
+        """Airflow's expansion of ``map_index`` from the live expand input + ``TI.xcom``:
+        ``(kwargs, keys whose value came from an XCom)``."""
+        from collections.abc import Mapping, Sized
+
+        from airflow.sdk.definitions._internal.mixins import ResolveMixin
+
+        expand = getattr(task, "_lf_expand", None)
+        if expand is not None:
+            resolved, literal = {}, set()
+            for k, v in expand.items():
+                if isinstance(v, ResolveMixin):
+                    resolved[k] = self.resolve(v)
+                else:
+                    resolved[k] = v
+                    literal.add(k)
+                if not isinstance(resolved[k], Sized):
+                    raise ValueError("can't map over value of type %s for argument %r"
+                                     % (type(resolved[k]).__name__, k))
+            total = 1
+            for v in resolved.values():
+                total *= len(v)
+            if not 0 <= map_index < total:
+                raise IndexError("map_index %d is out of range: %s expands to %d task "
+                                 "instances" % (map_index, task.task_id, total))
+            out = {}
+            for key in expand:
+                index = map_index
+                found = -1
+                for mk in reversed(list(expand)):
+                    length = len(resolved[mk])
+                    if length < 1:
+                        raise RuntimeError("cannot expand field mapped to length %r" % length)
+                    if mk == key:
+                        found = index % length
+                        break
+                    index //= length
+                value = resolved[key]
+                if isinstance(value, dict):
+                    out[key] = list(value.items())[found]
+                else:
+                    out[key] = value[found]
+            return out, set(out) - literal
+        value = getattr(task, "_lf_expand_kwargs", None)
+        if isinstance(value, ResolveMixin):
+            mappings = self.resolve(value)
+            if not isinstance(mappings, _Sequence) or isinstance(mappings, str):
+                raise ValueError("expand_kwargs() expects a list[dict], not %s"
+                                 % type(mappings).__name__)
+            mapping = mappings[map_index]
+        else:
+            mapping = value[map_index]
+            if isinstance(mapping, ResolveMixin):
+                mapping = self.resolve(mapping)
+        if not isinstance(mapping, Mapping):
+            raise ValueError("expand_kwargs() expects a list[dict], not list[%s]"
+                             % type(mapping).__name__)
+        out = {}
+        for k, v in mapping.items():
+            if not isinstance(k, str):
+                raise ValueError("expand_kwargs() input dict keys must all be str, but %r is "
+                                 "of type %s" % (k, type(k).__name__))
+            out[k] = self._resolve_nested(v)
+        return out, set(out)
+
+    def _map_kwargs(self, task, map_index):
+        """``TI.map_kwargs`` (VALUE tags decoded) when given, else the local expansion."""
+        given = self.spec.get("map_kwargs")
+        if given is None:
+            return self._local_map_kwargs(task, map_index)
+        if not isinstance(given, dict):
+            raise _Failure("TI.map_kwargs must be an object, got %s" % type(given).__name__)
+        from airflow.sdk.definitions._internal.mixins import ResolveMixin
+
+        expand = getattr(task, "_lf_expand", None) or {}
+        literal = {k for k, v in expand.items() if not isinstance(v, ResolveMixin)}
+        out = {}
+        local = None
+        for k, v in given.items():
+            if _has_opaque_tag(v):
+                if local is None:
+                    try:
+                        local = self._local_map_kwargs(task, map_index)[0]
+                    except Exception:  # noqa: BLE001 - keep the tagged value
+                        local = {}
+                if k in local:
+                    out[k] = local[k]
+                    continue
+            out[k] = _decode_tags(v)
+        return out, set(out) - literal
+
+    # -- rendering ---------------------------------------------------------------------------
+    def _get_renderer(self):
+        if self.renderer is None:
+            from leoflow_rt.templating import make_renderer
+
+            self.renderer = make_renderer(self.dag)
+        return self.renderer
+
+    def render_value(self, value, template_ext, depth=0):
+        from airflow.sdk.definitions._internal.mixins import ResolveMixin
+        from airflow.sdk.definitions.template import LiteralValue
+        from leoflow_rt import templating
+
+        if id(value) in self.seen_oids:
+            return value
+        if isinstance(value, str):
+            if template_ext and value.endswith(tuple(template_ext)):
+                return self._get_renderer().render_file(value, self.context)
+            if templating.has_template_syntax(value):
+                return self._get_renderer().render_string(value, self.context)
+            return templating.render_plain(value, getattr(self.dag, "render_template_as_native_obj",
+                                                          False))
+        if isinstance(value, LiteralValue):
+            return value.value
+        if isinstance(value, ResolveMixin):
+            return self.resolve(value)
+        if depth > 50 or value is None or isinstance(value, (int, float, bool, bytes)):
+            return value
+        if isinstance(value, tuple):
+            items = [self.render_value(v, template_ext, depth + 1) for v in value]
+            if type(value) is not tuple and hasattr(value, "_fields"):
+                return type(value)(*items)
+            return tuple(items)
+        if isinstance(value, list):
+            return [self.render_value(v, template_ext, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {k: self.render_value(v, template_ext, depth + 1) for k, v in value.items()}
+        if isinstance(value, (set, frozenset)):
+            return type(value)(self.render_value(v, template_ext, depth + 1) for v in value)
+        fields = getattr(value, "template_fields", None)
+        if fields and isinstance(fields, (list, tuple)):
+            from airflow.sdk.definitions._internal.node import DAGNode
+
+            if not isinstance(value, DAGNode):
+                self.seen_oids.add(id(value))
+                self._render_fields(value, fields, getattr(value, "template_ext", ()) or ())
+        return value
+
+    def _render_fields(self, parent, fields, template_ext):
+        for name in fields:
+            try:
+                value = getattr(parent, name)
+            except AttributeError:
+                raise AttributeError("%r is configured as a template field but %s does not have "
+                                     "this attribute." % (name, type(parent).__name__)) from None
+            rendered = self.render_value(value, template_ext)
+            if rendered:  # Airflow keeps the original value when the rendered one is falsy
+                setattr(parent, name, rendered)
+
+    def render_templates(self):
+        op = self.op
+        self._render_fields(op, op.template_fields, getattr(op, "template_ext", ()) or ())
+
+    def rendered_fields(self):
+        out = {}
+        for name in self.op.template_fields:
+            try:
+                out[name] = _serialize_template_field(getattr(self.op, name, None))
+            except Exception as e:  # noqa: BLE001
+                out[name] = "<unserialisable: %s>" % (e,)
+            if self.sink.secrets:
+                out[name] = _mask_json(out[name], self.sink)
+        return out
+
+    # -- the task ----------------------------------------------------------------------------
+    def _prepare(self):
+        task, ti = self.task, self.ti
+        if getattr(task, "is_mapped", False):
+            if ti.map_index < 0:
+                raise _Failure("Task %r is mapped: the task instance needs a map_index >= 0"
+                               % task.task_id)
+            kwargs, resolved_keys = self._map_kwargs(task, ti.map_index)
+            op = task.unmap(kwargs)
+            op.upstream_task_ids = set(task.upstream_task_ids)
+            op.downstream_task_ids = set(task.downstream_task_ids)
+            if task.task_group is not None:
+                op.__dict__["task_group"] = task.task_group
+            if getattr(task, "_lf_decorated", False):
+                self.seen_oids.update(id(op.op_kwargs.get(k)) for k in resolved_keys
+                                      if k in op.op_kwargs)
+            else:
+                self.seen_oids.update(id(getattr(op, k, None)) for k in resolved_keys)
+            ti.is_mapped = True
+        else:
+            if ti.map_index >= 0:
+                raise _Failure("Task %r is not mapped but map_index is %d"
+                               % (task.task_id, ti.map_index))
+            op = task
+            ti.is_mapped = False
+        self.op = op
+        ti.task = op
+        self.context["task"] = op
+        ti._rerender = self.render_templates
+        self.render_templates()
+        self.result["rendered_fields"] = self.rendered_fields()
+
+    def _execute(self):
+        from leoflow_rt import registry
+
+        op, context = self.op, self.context
+        for k, v in context_to_airflow_vars(context).items():
+            os.environ[k] = v
+        registry.context_stack.append(context)
+        try:
+            op.pre_execute(context)
+            self._callbacks("on_execute_callback")
+            result = op.execute(context)
+            op.post_execute(context, result)
+        finally:
+            registry.context_stack.pop()
+        return result
+
+    def _mapped_dependants(self):
+        from airflow.sdk.definitions.xcom_arg import XComArg
+
+        for t in self.dag.task_dict.values():
+            if not getattr(t, "is_mapped", False) or t is self.task:
+                continue
+            for operator, _key in XComArg.iter_xcom_references(t.expand_input):
+                if operator.task_id == self.task.task_id:
+                    return True
+        return False
+
+    def _push_return(self, value):
+        """Airflow's ``_push_xcom_if_needed``."""
+        from collections.abc import Mapping
+
+        from airflow.sdk.exceptions import UnmappableXComTypePushed, XComForMappingNotPushed
+
+        op, ti = self.op, self.ti
+        xcom_value = value if op.do_xcom_push else None
+        has_mapped_dep = not ti.is_mapped and self._mapped_dependants()
+        if xcom_value is None:
+            if has_mapped_dep:
+                raise XComForMappingNotPushed()
+            return
+        if has_mapped_dep and (isinstance(xcom_value, str) or not isinstance(
+                xcom_value, (_Sequence, dict))):
+            raise UnmappableXComTypePushed(xcom_value)
+        check_json(xcom_value, "The value returned by task %r (type %r)"
+                   % (ti.task_id, type(xcom_value).__name__))
+        if op.multiple_outputs:
+            if not isinstance(xcom_value, Mapping):
+                raise TypeError("Returned output was type %s expected dictionary for "
+                                "multiple_outputs" % type(xcom_value))
+            for key in xcom_value:
+                if not isinstance(key, str):
+                    raise TypeError("Returned dictionary keys must be strings when using "
+                                    "multiple_outputs, found %s (%s) instead" % (key, type(key)))
+            for k, v in xcom_value.items():
+                ti.xcom_push(k, v)
+        ti.xcom_push(RETURN_KEY, xcom_value)
+
+    def _callbacks(self, kind):
+        op = self.op or self.task
+        cbs = getattr(op, kind, None) if op is not None else None
+        if not cbs:
+            return
+        if not isinstance(cbs, (list, tuple)):
+            cbs = [cbs]
+        import logging
+
+        for i, cb in enumerate(cbs):
+            try:
+                cb(self.context)
+            except BaseException:  # noqa: BLE001 - Airflow logs callback errors
+                logging.getLogger("airflow.task").exception(
+                    "Failed to run task callback (kind=%s, index=%d, callback=%r)", kind, i, cb)
+
+    def run(self):
+        from airflow.sdk import exceptions as ex
+
+        spec, result = self.spec, self.result
+        error = None
+        return_value = _MISSING
+        try:
+            cwd = spec.get("cwd")
+            if cwd:
+                try:
+                    os.chdir(cwd)
+                except OSError as e:
+                    raise _Failure("Cannot change to the task's working directory %s: %s"
+                                   % (cwd, e.strerror or e)) from None
+            mark = self.mark
+            self._install_getters()
+            self.ti = RuntimeTaskInstance(spec, XComStore(spec.get("xcom")), self.sink)
+            self._load()
+            mark("import")
+            self._build_context()
+            self._prepare()
+            mark("prepare")
+            value = self._execute()
+            mark("execute")
+            return_value = value
+            self._push_return(value)
+            state = "success"
+        except ex.DagRunTriggerException as e:
+            self.log("Triggering Dag Run: dag_id=%s run_id=%s (created by the server)"
+                     % (e.trigger_dag_id, e.dag_run_id))
+            ld = e.logical_date
+            result["trigger_dag_run"] = {
+                "dag_id": e.trigger_dag_id, "run_id": e.dag_run_id, "conf": e.conf,
+                "logical_date": ld.isoformat() if hasattr(ld, "isoformat") else ld,
+                "reset_dag_run": bool(e.reset_dag_run),
+                "skip_when_already_exists": bool(e.skip_when_already_exists),
+                "wait_for_completion": bool(e.wait_for_completion),
+                "allowed_states": list(e.allowed_states or []),
+                "failed_states": list(e.failed_states or []),
+                "poke_interval": e.poke_interval, "note": e.note}
+            try:
+                self.ti.xcom_push("trigger_run_id", e.dag_run_id)
+            except Exception:  # noqa: BLE001
+                pass
+            state = "success"
+        except ex.DownstreamTasksSkipped as e:
+            self.log("Skipping downstream tasks.")
+            tasks = e.tasks if isinstance(e.tasks, list) else [e.tasks]
+            result["skip"] = [t[0] if isinstance(t, (list, tuple)) else t for t in tasks]
+            state = "success"
+        except ex.AirflowSkipException as e:
+            if e.args:
+                self.log("Skipping task: %s" % (e.args[0],))
+            state = "skipped"
+        except BaseException as e:  # noqa: BLE001 - every failure becomes a result
+            state = "failed"
+            error = e
+            self._fail(e)
+        ti = self.ti
+        if ti is not None:
+            import pendulum
+
+            ti.state = state
+            ti.end_date = pendulum.now("UTC")
+            if ti._skip is not None and not result["skip"]:
+                result["skip"] = ti._skip
+            if ti._branch is not None:
+                result["branch"] = ti._branch
+            if ti._short_circuit is not None:
+                result["short_circuit"] = ti._short_circuit
+            result["xcom"] = [{"key": k, "value": v} for k, v in ti._pushed.items()]
+            if result["branch"] is None and self.op is not None and _is_branch(self.op) and (
+                    state == "success" and return_value is not _MISSING):
+                result["branch"] = _branch_ids(return_value)
+            if result["short_circuit"] is None and self.op is not None and _is_short_circuit(
+                    self.op) and state == "success":
+                result["short_circuit"] = bool(return_value) if return_value is not _MISSING \
+                    else False
+        if return_value is not _MISSING and return_value is not None:
+            try:
+                check_json(return_value, "return value")
+                result["return_value"] = return_value
+            except TypeError:
+                pass
+        if state == "success" and self.context is not None:
+            events = _outlet_events(self.context.get("outlet_events"))
+            if events:
+                result["outlet_events"] = events
+        if self.op is not None and getattr(self.op, "overwrite_rtif_after_execution", False):
+            result["rendered_fields"] = self.rendered_fields()
+        if self.context is not None:
+            self._finalize(state, error)
+        result["state"] = state
+        return result
+
+    def _fail(self, e):
+        from airflow.sdk import exceptions as ex
+
+        result = self.result
+        if isinstance(e, _Failure):
+            result["error"] = {"type": e.type_name, "message": str(e), "traceback": e.tb}
+            result["retryable"] = e.retryable
+            self.log(str(e), "error")
+            if e.tb:
+                self.sink.emit_text("leoflow", e.tb, "error")
+            return
+        tb = _format_tb(e)
+        message = _one_line(e)
+        retryable = not isinstance(e, (ex.AirflowFailException, ex.AirflowSensorTimeout,
+                                       ex.AirflowTaskTerminated, ex.TaskDeferred))
+        if isinstance(e, ex.TaskDeferred):
+            message = ("TaskDeferred: Leoflow Lite does not support deferrable operators (the "
+                       "task deferred to %s)" % (type(e.trigger).__name__,))
+        elif isinstance(e, SystemExit):
+            message = "SystemExit: the task called sys.exit(%r)" % (e.code,)
+        result["error"] = {"type": type(e).__name__, "message": message, "traceback": tb}
+        result["retryable"] = retryable
+        self.log("Task failed with exception", "error")
+        self.sink.emit_text("leoflow", tb, "error")
+
+    def _finalize(self, state, error):
+        """Task callbacks (Airflow runs them in the task process) and map_index_template."""
+        template = getattr(self.task, "map_index_template", None)
+        if template and self.dag is not None:
+            try:
+                self.result["rendered_map_index"] = str(
+                    self._get_renderer().render_string(template, self.context))
+            except Exception as e:  # noqa: BLE001
+                if state == "success":
+                    self.log("Could not render map_index_template %r: %s" % (template,
+                                                                              _one_line(e)),
+                             "warning")
+        if self.op is None:
+            return
+        if state == "success":
+            self._callbacks("on_success_callback")
+        elif state == "skipped":
+            self._callbacks("on_skipped_callback")
+        else:
+            self.context["exception"] = error
+            max_tries = self.spec.get("max_tries")
+            if max_tries is None:
+                max_tries = getattr(self.op, "retries", 0) or 0
+            if self.result["retryable"] and self.ti.try_number <= int(max_tries):
+                self._callbacks("on_retry_callback")
+            else:
+                self._callbacks("on_failure_callback")
+
+
+def _outlet_events(accessors):
+    """``outlet_events[asset].extra`` / ``.add(...)`` the task recorded (JSON values only)."""
+    out = []
+    if not isinstance(accessors, dict):
+        return out
+    for key, acc in dict.items(accessors):
+        extra = getattr(acc, "extra", None) or {}
+        aliases = getattr(acc, "asset_alias_events", None) or []
+        if not extra and not aliases:
+            continue
+        item = {"key": str(key), "extra": extra, "alias_events": aliases}
+        try:
+            check_json(item, "outlet event")
+        except TypeError:
+            continue
+        out.append(item)
+    return out
+
+
+def _is_branch(op):
+    from airflow.providers.standard.operators.python import BranchMixIn
+
+    return isinstance(op, BranchMixIn)
+
+
+def _is_short_circuit(op):
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    return isinstance(op, ShortCircuitOperator)
+
+
+def _branch_ids(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    try:
+        return [v for v in value if isinstance(v, str)]
+    except TypeError:
+        return None
+
+
+_OPAQUE = ("__callable__", "__repr__")
+_TAGS = ("__datetime__", "__timedelta__", "__date__", "__time__")
+
+
+def _has_opaque_tag(v):
+    if isinstance(v, dict):
+        if len(v) == 1 and next(iter(v)) in _OPAQUE:
+            return True
+        return any(_has_opaque_tag(x) for x in v.values())
+    if isinstance(v, list):
+        return any(_has_opaque_tag(x) for x in v)
+    return False
+
+
+def _decode_tags(v):
+    """PROTOCOL VALUE tags back to Python values (datetime, timedelta, date, time)."""
+    import datetime as dt
+
+    if isinstance(v, list):
+        return [_decode_tags(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    if len(v) == 1:
+        (k, x), = v.items()
+        try:
+            if k == "__datetime__":
+                return _parse_dt(x)
+            if k == "__timedelta__":
+                return dt.timedelta(seconds=float(x))
+            if k == "__date__":
+                return dt.date.fromisoformat(x)
+            if k == "__time__":
+                return dt.time.fromisoformat(x)
+        except (TypeError, ValueError):
+            return v
+    return {k: _decode_tags(x) for k, x in v.items()}
+
+
+def _serialize_template_field(value):
+    """Airflow's ``_serialize_template_field``: JSON as is (tuples as lists, dicts sorted),
+    anything else ``str()``; long values are truncated."""
+    def is_jsonable(x):
+        try:
+            json.dumps(x, allow_nan=False)
+            return True
+        except (TypeError, ValueError, RecursionError, OverflowError):
+            return False
+
+    def translate(obj):
+        if isinstance(obj, (tuple, list)):
+            return [translate(x) for x in obj]
+        if isinstance(obj, dict):
+            return {k: translate(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+        return obj
+
+    def truncated(text):
+        return ("Truncated. You can change this behaviour in [core]max_templated_field_length. "
+                "%r... " % (text[:MAX_TEMPLATED_FIELD_LENGTH - 79],))
+
+    if not is_jsonable(value):
+        serialized = str(value)
+        if len(serialized) > MAX_TEMPLATED_FIELD_LENGTH:
+            return truncated(serialized)
+        return serialized
+    if not value and not isinstance(value, tuple):
+        return value
+    value = translate(value)
+    serialized = str(value)
+    if len(serialized) > MAX_TEMPLATED_FIELD_LENGTH:
+        return truncated(serialized)
+    return value
+
+
+def _mask_json(v, sink):
+    if isinstance(v, str):
+        return sink.mask(v)
+    if isinstance(v, list):
+        return [_mask_json(x, sink) for x in v]
+    if isinstance(v, dict):
+        return {k: _mask_json(x, sink) for k, x in v.items()}
+    return v
+
+
+def write_result(path, result):
+    """Atomically write the result file (tmp + rename)."""
+    d = os.path.dirname(path)
+    if d:
+        os.makedirs(d, exist_ok=True)
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+
+    def default(o):
+        return repr(o)
+
+    try:
+        data = json.dumps(result, ensure_ascii=False, allow_nan=False, default=default)
+    except ValueError:
+        data = json.dumps(_jsonable_copy(result), ensure_ascii=False, default=default)
+    with open(tmp, "w", encoding="utf-8", errors="replace") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _jsonable_copy(v):
+    import math
+
+    if isinstance(v, float) and not math.isfinite(v):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return [_jsonable_copy(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable_copy(x) for k, x in v.items()}
+    return v
+
+
+# -- the forked child ------------------------------------------------------------------------
+def _reset_signals():
+    import signal
+
+    try:
+        signal.set_wakeup_fd(-1)
+    except (ValueError, OSError):
+        pass
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except (AttributeError, OSError):
+        pass
+    for sig in range(1, getattr(signal, "NSIG", 65)):
+        try:
+            handler = signal.getsignal(sig)
+        except (OSError, ValueError):
+            continue
+        if handler is None or handler == signal.SIG_DFL or sig in (signal.SIGINT,
+                                                                  signal.SIGPIPE):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    # A Python program's defaults: KeyboardInterrupt on SIGINT, SIGPIPE ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _apply_env(env, dags_folder=None):
+    os.environ.clear()
+    for k, v in env.items():
+        if isinstance(k, str) and k and "=" not in k and "\0" not in k:
+            os.environ[k] = v if isinstance(v, str) else (
+                json.dumps(v) if not isinstance(v, (int, float)) else str(v))
+    if hasattr(time, "tzset"):
+        time.tzset()
+    import tempfile
+
+    tempfile.tempdir = None
+    pp = env.get("PYTHONPATH")
+    if isinstance(pp, str) and pp:
+        pos = 1 if sys.path and sys.path[0].endswith("shim") else 0
+        for p in pp.split(os.pathsep):
+            if p and p not in sys.path:
+                sys.path.insert(pos, p)
+                pos += 1
+    try:
+        from airflow import configuration
+
+        configuration._DEFAULTS[("core", "dags_folder")] = (
+            dags_folder or os.environ.get("LEOFLOW_DAGS_FOLDER") or "")
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def child_main(spec, close_fds=(), sync_fd=None):
+    """Entry point of a child forked for ``spec``; never returns."""
+    code = 70
+    try:
+        t0 = time.monotonic()
+        _isolate(close_fds, sync_fd)
+        code = _run_spec(spec, t0)
+    except BaseException as e:  # noqa: BLE001 - last resort
+        _internal_error(e)
+    finally:
+        os._exit(code)
+
+
+def spare_main(ti_fd, close_fds=(), sync_fd=None):
+    """Entry point of a pre-forked spare child: isolate now, then wait for the TI (JSON, up
+    to EOF) on ``ti_fd``; EOF without data means "not needed" (exit 0). Never returns."""
+    code = 70
+    try:
+        _isolate(close_fds, sync_fd)
+
+        def ti_arrived():
+            import select
+
+            return bool(select.select([ti_fd], [], [], 0)[0])
+
+        _warm_up(ti_arrived)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(ti_fd, 1 << 20)
+            except InterruptedError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(ti_fd)
+        if not chunks:
+            code = 0
+            return
+        t0 = time.monotonic()
+        spec = json.loads(b"".join(chunks).decode("utf-8"))
+        code = _run_spec(spec, t0)
+    except BaseException as e:  # noqa: BLE001 - last resort
+        _internal_error(e)
+    finally:
+        os._exit(code)
+
+
+class _NullSink:
+    secrets = ()
+
+    def emit(self, *a, **k):
+        pass
+
+    emit_text = emit
+
+    def add_secret(self, value):
+        pass
+
+    def mask(self, text):
+        return text
+
+
+def _warm_up(interrupted=lambda: False):
+    """Run the common code paths once while the spare waits for work: the copy-on-write page
+    faults they cause (refcounts on shared objects) then happen off the critical path. Stops
+    between steps as soon as ``interrupted()`` (the TI has arrived)."""
+    state = {}
+
+    def dag_step():
+        from airflow.sdk import DAG, task
+        from leoflow_rt import registry
+
+        registry.reset(None)
+        with DAG("__leoflow_warm_up__", schedule=None, params={"p": 1}) as dag:
+            @task
+            def f(x, y=None):
+                return x
+
+            f(1, y=[f(2)])
+        state["dag"] = dag
+
+    def context_step():
+        dag = state["dag"]
+        spec = {"dag_id": dag.dag_id, "task_id": "f", "run_id": "manual__x", "map_index": -1,
+                "context": {"logical_date": "2024-01-01T00:00:00+00:00", "params": {"p": 2}}}
+        sink = _NullSink()
+        r = Runner(spec, sink)
+        r.dag, r.task = dag, dag.task_dict["f"]
+        r.ti = RuntimeTaskInstance(spec, XComStore([{"task_id": "f__1", "map_index": -1,
+                                                      "key": RETURN_KEY, "value": 3}]), sink)
+        r._build_context()
+        state["runner"] = r
+
+    def prepare_step():
+        r = state["runner"]
+        r._prepare()
+        r._push_return({"a": [1, 2.5, None, "x"]})
+        check_json(r.result, "warm-up")
+        json.dumps(r.result)
+        _ts()
+
+    def logging_step():
+        import logging
+
+        root = logging.getLogger()
+        handler = _SinkHandler(_NullSink())
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            logging.getLogger("airflow.task.operators.warm_up").info("warm %s", "up")
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(level)
+
+    def template_step():
+        r = state["runner"]
+        r._get_renderer().render_string("{{ ds }} {{ params.p | default(1) }}", r.context)
+
+    def thread_step():
+        t = threading.Thread(target=_ts, name="leoflow-warm-up", daemon=True)
+        t.start()
+        t.join()
+
+    try:
+        for step in (dag_step, context_step, prepare_step, logging_step, thread_step,
+                     template_step):
+            if interrupted():
+                break
+            step()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    finally:
+        try:
+            from leoflow_rt import registry
+
+            registry.reset(None)
+            del registry.context_stack[:]
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _internal_error(e):
+    try:
+        os.write(2, ("leoflow task runtime: internal error: %s\n" % _one_line(e)).encode())
+    except BaseException:  # noqa: BLE001
+        pass
+
+
+def _isolate(close_fds, sync_fd):
+    """Own session/process group, default signals, no inherited protocol fds, stdin and
+    stdout on /dev/null (stderr stays the zygote's until the log is open)."""
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    if sync_fd is not None:
+        try:
+            os.close(sync_fd)  # tells the zygote the process group exists
+        except OSError:
+            pass
+    _reset_signals()
+    for fd in close_fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    nul = os.open(os.devnull, os.O_RDWR)
+    os.dup2(nul, 0)
+    os.dup2(nul, 1)
+    if nul > 2:
+        os.close(nul)
+    try:
+        sys.stdin = open(os.devnull)  # noqa: SIM115
+    except OSError:
+        pass
+
+
+def _run_spec(spec, t0):
+    env = spec.get("env")
+    _apply_env(env if isinstance(env, dict) else {}, spec.get("dags_folder"))
+    result_path = spec.get("result_path")
+    log_path = spec.get("log_path")
+    try:
+        sink = LogSink(log_path)
+    except (OSError, TypeError, ValueError) as e:
+        msg = "cannot open the task log %r: %s" % (log_path, e)
+        os.write(2, ("leoflow task runtime: %s\n" % msg).encode())
+        if isinstance(result_path, str) and result_path:
+            write_result(result_path, {"state": "failed", "xcom": [], "branch": None,
+                                       "short_circuit": None, "retryable": True,
+                                       "rendered_fields": {}, "skip": [],
+                                       "rendered_map_index": None,
+                                       "error": {"type": "TaskRuntimeError", "message": msg,
+                                                 "traceback": ""}})
+        return 1
+    sink.emit("leoflow", "Task started: dag_id=%s task_id=%s run_id=%s map_index=%s "
+              "try_number=%s pid=%d" % (spec.get("dag_id"), spec.get("task_id"),
+                                        spec.get("run_id"), spec.get("map_index", -1),
+                                        spec.get("try_number", 1), os.getpid()), "info")
+    capture = _Capture(sink)
+    capture.start()
+    setup_ms = round((time.monotonic() - t0) * 1000.0, 3)
+    try:
+        runner = Runner(spec, sink)
+        result = runner.run()
+        result["timings"] = dict(runner.timings, setup_ms=setup_ms)
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001
+            pass
+        capture.stop()
+    state = result["state"]
+    elapsed = (time.monotonic() - t0) * 1000.0
+    result["duration_ms"] = round(elapsed, 3)
+    try:
+        write_result(result_path, result)
+    except Exception as e:  # noqa: BLE001
+        sink.emit("leoflow", "Cannot write the task result %s: %s" % (result_path, _one_line(e)),
+                  "error")
+        return 1
+    sink.emit("leoflow", "Task finished: state=%s duration=%.1fms" % (state, elapsed),
+              "info" if state != "failed" else "error")
+    return EXIT_CODES.get(state, 1)
