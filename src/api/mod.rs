@@ -10,6 +10,7 @@
 mod actions;
 mod dags;
 mod error;
+pub mod identity;
 mod meta;
 mod middleware;
 mod params;
