@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_engine",
         sql: include_str!("../../migrations/0003_engine.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_auth",
+        sql: include_str!("../../migrations/0004_auth.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

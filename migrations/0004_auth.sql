@@ -1,0 +1,11 @@
+-- 0004: users of the built-in auth manager (Airflow's simple auth manager roles), with argon2id
+-- password hashes in PHC format. Usernames are unique case-sensitively, as Airflow's.
+
+CREATE TABLE users (
+    username      TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('viewer', 'user', 'admin')),
+    password_hash TEXT NOT NULL,                 -- $argon2id$v=19$...
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    last_login    TEXT
+);
