@@ -9,3 +9,9 @@ CREATE TABLE users (
     updated_at    TEXT NOT NULL,
     last_login    TEXT
 );
+
+-- Tokens revoked by a sign-out (Airflow's revoked_token): refused until they expire anyway.
+CREATE TABLE revoked_token (
+    jti TEXT PRIMARY KEY,
+    exp TEXT NOT NULL                            -- when the token expires; pruned after that
+);
