@@ -13,5 +13,5 @@ CREATE TABLE users (
 -- Tokens revoked by a sign-out (Airflow's revoked_token): refused until they expire anyway.
 CREATE TABLE revoked_token (
     jti TEXT PRIMARY KEY,
-    exp TEXT NOT NULL                            -- when the token expires; pruned after that
+    exp INTEGER NOT NULL                         -- its expiry (Unix seconds); pruned after that
 );
