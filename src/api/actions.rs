@@ -83,6 +83,7 @@ pub struct PatchRun {
 /// `PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`: `state` (success, failed, queued) and `note`.
 pub async fn patch_run(
     State(s): State<AppState>,
+    identity: crate::api::identity::Identity,
     Path((dag_id, run_id)): Path<(String, String)>,
     p: Params,
     JsonBody(body): JsonBody<PatchRun>,
@@ -136,6 +137,11 @@ pub async fn patch_run(
             })
             .await?;
     }
+    let entry = crate::audit::Entry::new("patch_dag_run")
+        .dag(&dag_id)
+        .run(&run_id);
+    let extra = json!({"update_mask": p.all("update_mask"), "method": "PATCH"});
+    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
     let (run, _, _) = load_run(&s, &dag_id, &run_id).await?;
     Ok(Json(run_json(&run)))
 }
@@ -143,6 +149,7 @@ pub async fn patch_run(
 /// `DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`: the run, its task instances and XCom.
 pub async fn delete_run(
     State(s): State<AppState>,
+    identity: crate::api::identity::Identity,
     Path((dag_id, run_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (_, _, tis) = load_run(&s, &dag_id, &run_id).await?;
@@ -154,6 +161,15 @@ pub async fn delete_run(
         "dag_run",
         json!({"dag_id": dag_id, "run_id": run_id, "state": null, "deleted": true}),
     );
+    let entry = crate::audit::Entry::new("delete_dag_run")
+        .dag(&dag_id)
+        .run(&run_id);
+    crate::audit::record(
+        &s.store,
+        &identity,
+        entry.extra(json!({"method": "DELETE"})),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -175,6 +191,7 @@ fn yes() -> bool {
 /// `POST /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/clear`.
 pub async fn clear_run(
     State(s): State<AppState>,
+    identity: crate::api::identity::Identity,
     Path((dag_id, run_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<ClearRun>,
 ) -> Result<Json<Value>, ApiError> {
@@ -194,6 +211,11 @@ pub async fn clear_run(
     let c = chosen.clone();
     s.store.write(move |tx| q::clear(tx, &c, &retries)).await?;
     after_change(&s, &chosen, true);
+    let entry = crate::audit::Entry::new("clear_dag_run")
+        .dag(&dag_id)
+        .run(&run_id);
+    let extra = json!({"dry_run": false, "only_failed": body.only_failed, "method": "POST"});
+    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
     s.events.publish(
         "dag_run",
         json!({"dag_id": dag_id, "run_id": run_id, "state": "queued"}),
@@ -249,6 +271,7 @@ fn with_relatives(dag: &Dag, ids: &BTreeSet<String>, up: bool, down: bool) -> BT
 /// `POST /api/v2/dags/{dag_id}/clearTaskInstances`.
 pub async fn clear_task_instances(
     State(s): State<AppState>,
+    identity: crate::api::identity::Identity,
     Path(dag_id): Path<String>,
     JsonBody(body): JsonBody<ClearTis>,
 ) -> Result<Json<Value>, ApiError> {
@@ -336,6 +359,13 @@ pub async fn clear_task_instances(
             })
             .await?;
         after_change(&s, &tis, true);
+        let mut entry = crate::audit::Entry::new("post_clear_task_instances").dag(&dag_id);
+        if let Some(r) = &body.dag_run_id {
+            entry = entry.run(r);
+        }
+        let extra = json!({"dry_run": false, "only_failed": body.only_failed,
+            "task_ids": body.task_ids, "method": "POST"});
+        crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
     }
     Ok(Json(
         json!({"task_instances": list, "total_entries": list.len(), "next_cursor": null, "previous_cursor": null}),
@@ -358,17 +388,35 @@ pub struct PatchTi {
 
 async fn patch_ti_inner(
     s: &AppState,
-    dag_id: &str,
-    run_id: &str,
-    task_id: &str,
-    body: PatchTi,
+    (dag_id, run_id, task_id): (&str, &str, &str),
+    map_index: Option<i64>,
+    p: &Params,
+    mut body: PatchTi,
     dry_run: bool,
 ) -> Result<Json<Value>, ApiError> {
     let _ = (body.include_future, body.include_past);
+    let mask = p.all("update_mask");
+    if let Some(bad) = mask.iter().find(|m| *m != "new_state" && *m != "note") {
+        return Err(ApiError::bad_request(format!(
+            "Invalid field `{bad}` in update_mask: only `new_state` and `note` can be updated"
+        )));
+    }
+    if !mask.is_empty() {
+        if !mask.iter().any(|m| m == "new_state") {
+            body.new_state = None;
+        }
+        if !mask.iter().any(|m| m == "note") {
+            body.note = None;
+        }
+    }
+    let in_scope = |t: &TiRow| t.task_id != task_id || map_index.is_none_or(|m| t.map_index == m);
     let (run, dag, tis) = load_run(s, dag_id, run_id).await?;
-    if !tis.iter().any(|t| t.task_id == task_id) {
+    if !tis.iter().any(|t| t.task_id == task_id && in_scope(t)) {
         return Err(ApiError::not_found(format!(
-            "Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}"
+            "Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}{}",
+            map_index
+                .map(|m| format!(", map_index={m}"))
+                .unwrap_or_default()
         )));
     }
     let ids = with_relatives(
@@ -379,7 +427,7 @@ async fn patch_ti_inner(
     );
     let chosen: Vec<TiRow> = tis
         .into_iter()
-        .filter(|t| ids.contains(&t.task_id))
+        .filter(|t| ids.contains(&t.task_id) && in_scope(t))
         .collect();
     let state = match body.new_state.as_deref() {
         None => None,
@@ -407,7 +455,11 @@ async fn patch_ti_inner(
         let (d, r, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
         s.store
             .write(move |tx| {
-                tx.execute("UPDATE task_instance SET note = ?4 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3", [&d, &r, &t, &note]).map_err(crate::store::sql)?;
+                tx.execute(
+                    "UPDATE task_instance SET note = ?4 WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND (?5 IS NULL OR map_index = ?5)",
+                    rusqlite::params![d, r, t, note, map_index],
+                )
+                .map_err(crate::store::sql)?;
                 Ok(())
             })
             .await?;
@@ -415,25 +467,74 @@ async fn patch_ti_inner(
     let (run, _, tis) = load_run(s, dag_id, run_id).await?;
     let after: Vec<TiRow> = tis
         .into_iter()
-        .filter(|t| ids.contains(&t.task_id))
+        .filter(|t| ids.contains(&t.task_id) && in_scope(t))
         .collect();
     Ok(ti_list(&after, &run))
 }
 
-/// `PATCH .../taskInstances/{task_id}`: `new_state` and `note`, with relatives.
+/// `PATCH .../taskInstances/{task_id}`: `new_state` and `note`, with relatives (`map_index`
+/// query: one mapped instance; without it, every instance of the task).
 pub async fn patch_ti(
     State(s): State<AppState>,
+    identity: crate::api::identity::Identity,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
     JsonBody(body): JsonBody<PatchTi>,
 ) -> Result<Json<Value>, ApiError> {
-    patch_ti_inner(&s, &dag_id, &run_id, &task_id, body, false).await
+    let m = map_index_query(&p)?;
+    let extra = json!({"new_state": body.new_state, "note": body.note, "method": "PATCH"});
+    let out = patch_ti_inner(&s, (&dag_id, &run_id, &task_id), m, &p, body, false).await?;
+    let mut entry = crate::audit::Entry::new("patch_task_instance").dag(&dag_id);
+    entry = entry.run(&run_id).task(&task_id);
+    if let Some(m) = m {
+        entry = entry.map_index(m);
+    }
+    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
+    Ok(out)
 }
 
 /// `PATCH .../taskInstances/{task_id}/dry_run`.
 pub async fn patch_ti_dry_run(
     State(s): State<AppState>,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
     JsonBody(body): JsonBody<PatchTi>,
 ) -> Result<Json<Value>, ApiError> {
-    patch_ti_inner(&s, &dag_id, &run_id, &task_id, body, true).await
+    let m = map_index_query(&p)?;
+    patch_ti_inner(&s, (&dag_id, &run_id, &task_id), m, &p, body, true).await
+}
+
+/// `PATCH .../taskInstances/{task_id}/{map_index}`.
+pub async fn patch_ti_mapped(
+    State(s): State<AppState>,
+    identity: crate::api::identity::Identity,
+    Path((dag_id, run_id, task_id, m)): Path<(String, String, String, String)>,
+    p: Params,
+    JsonBody(body): JsonBody<PatchTi>,
+) -> Result<Json<Value>, ApiError> {
+    let m = super::runs::path_int("map_index", &m)?;
+    let extra = json!({"new_state": body.new_state, "note": body.note, "method": "PATCH"});
+    let out = patch_ti_inner(&s, (&dag_id, &run_id, &task_id), Some(m), &p, body, false).await?;
+    let entry = crate::audit::Entry::new("patch_task_instance_by_map_index").dag(&dag_id);
+    let entry = entry.run(&run_id).task(&task_id).map_index(m);
+    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
+    Ok(out)
+}
+
+/// `PATCH .../taskInstances/{task_id}/{map_index}/dry_run`.
+pub async fn patch_ti_mapped_dry_run(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, m)): Path<(String, String, String, String)>,
+    p: Params,
+    JsonBody(body): JsonBody<PatchTi>,
+) -> Result<Json<Value>, ApiError> {
+    let m = super::runs::path_int("map_index", &m)?;
+    patch_ti_inner(&s, (&dag_id, &run_id, &task_id), Some(m), &p, body, true).await
+}
+
+fn map_index_query(p: &Params) -> Result<Option<i64>, ApiError> {
+    match p.get("map_index") {
+        None | Some("") => Ok(None),
+        Some(_) => Ok(Some(p.int("map_index", -1, -1)?)),
+    }
 }

@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::params::{Params, like};
+use super::params::{Params, Where};
 use super::{ApiError, AppState};
 use crate::dag::{Dag, Task};
-use crate::store::dags::{self as q, DagFilter, DagRow, VersionRow};
+use crate::store::dags::{self as q, DagRow, VersionRow};
 
 /// An RFC 3339 timestamp as Airflow prints it (`...Z`), or null.
 pub fn ts(s: Option<&str>) -> Value {
@@ -159,31 +159,141 @@ pub fn task_json(dag: &Dag, t: &Task, downstream: &[&str]) -> Value {
     })
 }
 
+/// The DAG filters shared by `GET /dags` and `PATCH /dags`, as conditions over `dag d`.
+fn dag_filter(p: &Params) -> Result<Where, ApiError> {
+    let mut wh = Where::default();
+    p.patterns(
+        &mut wh,
+        &[("dag_id", "d.dag_id"), ("dag_display_name", "d.dag_id")],
+    );
+    if p.bool("exclude_stale")?.unwrap_or(true) {
+        wh.raw("d.is_stale = 0");
+    }
+    if let Some(paused) = p.bool("paused")? {
+        wh.eq("d.is_paused", paused as i64);
+    }
+    if let Some(e) = p.bool("has_import_errors")? {
+        wh.raw(format!(
+            "{}EXISTS(SELECT 1 FROM import_error e WHERE e.filename = d.fileloc)",
+            if e { "" } else { "NOT " }
+        ));
+    }
+    let tags: Vec<String> = p
+        .all("tags")
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !tags.is_empty() {
+        let list: Vec<String> = tags.iter().map(|t| wh.arg(t.clone())).collect();
+        match p.get("tags_match_mode").unwrap_or("any") {
+            "all" => wh.raw(format!(
+                "(SELECT COUNT(DISTINCT name) FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({})) = {}",
+                list.join(","),
+                tags.len()
+            )),
+            "any" | "" => wh.raw(format!(
+                "EXISTS(SELECT 1 FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({}))",
+                list.join(",")
+            )),
+            other => {
+                return Err(ApiError::unprocessable(
+                    "literal_error",
+                    &["query", "tags_match_mode"],
+                    "Input should be 'any' or 'all'",
+                    json!(other),
+                ));
+            }
+        }
+    }
+    let owners: Vec<String> = p
+        .all("owners")
+        .into_iter()
+        .filter(|o| !o.is_empty())
+        .collect();
+    if !owners.is_empty() {
+        let parts: Vec<String> = owners
+            .iter()
+            .map(|o| {
+                let a = wh.arg(o.clone());
+                format!("(',' || replace(d.owners, ' ', '') || ',') LIKE ('%,' || {a} || ',%')")
+            })
+            .collect();
+        wh.raw(format!("({})", parts.join(" OR ")));
+    }
+    if let Some(state) = p.get("last_dag_run_state").filter(|v| !v.is_empty()) {
+        if !["queued", "running", "success", "failed"].contains(&state) {
+            return Err(ApiError::unprocessable(
+                "enum",
+                &["query", "last_dag_run_state"],
+                "Input should be 'queued', 'running', 'success' or 'failed'",
+                json!(state),
+            ));
+        }
+        let a = wh.arg(state.to_string());
+        wh.raw(format!("{} = {a}", q::LAST_RUN_STATE));
+    }
+    // Filters on a DAG's runs: the DAG matches when one of its runs matches them all.
+    let before = wh.clauses.len();
+    p.ranges(
+        &mut wh,
+        &[
+            ("dag_run_start_date", "x.start_date"),
+            ("dag_run_end_date", "x.end_date"),
+        ],
+    )?;
+    let states: Vec<String> = p
+        .all("dag_run_state")
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .collect();
+    wh.any_of("x.state", &states);
+    if wh.clauses.len() > before {
+        let run_conds: Vec<String> = wh.clauses.drain(before..).collect();
+        wh.raw(format!(
+            "EXISTS(SELECT 1 FROM dag_run x WHERE x.dag_id = d.dag_id AND {})",
+            run_conds.join(" AND ")
+        ));
+    }
+    if let Some(b) = p.get("bundle_name").filter(|v| !v.is_empty())
+        && b != "dags-folder"
+    {
+        wh.raw("0 = 1");
+    }
+    if p.bool("is_favorite")? == Some(true) {
+        // Lite keeps no favourites.
+        wh.raw("0 = 1");
+    }
+    Ok(wh)
+}
+
+const DAG_ORDER: &[(&str, &str)] = &[
+    ("dag_id", "d.dag_id"),
+    ("dag_display_name", "d.dag_id"),
+    ("next_dagrun", "d.next_dagrun_run_after"),
+    ("state", q::LAST_RUN_STATE),
+    ("start_date", q::LAST_RUN_START),
+    ("last_run_state", q::LAST_RUN_STATE),
+    ("last_run_start_date", q::LAST_RUN_START),
+    ("is_paused", "d.is_paused"),
+];
+
+fn dag_page(rows: &[DagRow], total: i64) -> Json<Value> {
+    Json(json!({
+        "dags": rows.iter().map(dag_json).collect::<Vec<_>>(),
+        "total_entries": total,
+    }))
+}
+
 /// `GET /api/v2/dags`.
 pub async fn list(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
     let (limit, offset) = p.page()?;
-    let filter = DagFilter {
-        dag_id_pattern: p.get("dag_id_pattern").filter(|v| !v.is_empty()).map(like),
-        tags: p.all("tags"),
-        tags_match_all: p.get("tags_match_mode") == Some("all"),
-        paused: p.bool("paused")?,
-        exclude_stale: p.bool("exclude_stale")?.unwrap_or(true),
-        order_by: p.order_by(&[
-            ("dag_id", "d.dag_id"),
-            ("dag_display_name", "d.dag_id"),
-            ("next_dagrun", "d.next_dagrun_run_after"),
-            ("last_run_state", "d.dag_id"),
-            ("last_run_start_date", "d.dag_id"),
-            ("is_paused", "d.is_paused"),
-        ])?,
-        limit,
-        offset,
-    };
-    let (rows, total) = s.store.read(move |c| q::list_dags(c, &filter)).await?;
-    Ok(Json(json!({
-        "dags": rows.iter().map(dag_json).collect::<Vec<_>>(),
-        "total_entries": total,
-    })))
+    let wh = dag_filter(&p)?;
+    let order = p.order_by(DAG_ORDER)?;
+    let (rows, total) = s
+        .store
+        .read(move |c| q::list_dags(c, &wh, order, limit, offset))
+        .await?;
+    Ok(dag_page(&rows, total))
 }
 
 async fn load(s: &AppState, dag_id: &str) -> Result<DagRow, ApiError> {
@@ -281,6 +391,7 @@ pub async fn details(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PatchDag {
     is_paused: Option<bool>,
 }
@@ -288,25 +399,12 @@ pub struct PatchDag {
 /// `PATCH /api/v2/dags/{dag_id}` (`is_paused`).
 pub async fn patch(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path(dag_id): Path<String>,
     p: Params,
     super::JsonBody(body): super::JsonBody<PatchDag>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Some(mask) = p.get("update_mask")
-        && mask != "is_paused"
-    {
-        return Err(ApiError::bad_request(format!(
-            "Only `is_paused` field can be updated through the REST API, not {mask:?}"
-        )));
-    }
-    let Some(paused) = body.is_paused else {
-        return Err(ApiError::unprocessable(
-            "missing",
-            &["body", "is_paused"],
-            "Field required",
-            Value::Null,
-        ));
-    };
+    let paused = check_patch(&p, &body)?;
     let id = dag_id.clone();
     if !s
         .store
@@ -319,6 +417,9 @@ pub async fn patch(
         "dag_updated",
         json!({"dag_id": dag_id, "is_paused": paused}),
     );
+    let entry = crate::audit::Entry::new("patch_dag").dag(&dag_id);
+    let extra = json!({"is_paused": paused, "method": "PATCH"});
+    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
     Ok(Json(dag_json(&load(&s, &dag_id).await?)))
 }
 
@@ -495,4 +596,265 @@ pub async fn import_error(
                 "The ImportError with import_error_id: `{n}` was not found"
             ))
         })
+}
+
+/// `PATCH /api/v2/dags`: pause or unpause every DAG the filters match (one page of them).
+/// As in Airflow, nothing matches unless `dag_id_pattern` (or the prefix form) is given;
+/// `~` matches every DAG.
+pub async fn patch_many(
+    State(s): State<AppState>,
+    p: Params,
+    super::JsonBody(body): super::JsonBody<PatchDag>,
+) -> Result<Json<Value>, ApiError> {
+    let paused = check_patch(&p, &body)?;
+    let (limit, offset) = p.page()?;
+    let mut wh = dag_filter(&p)?;
+    if p.get("dag_id_pattern").is_none_or(|v| v.is_empty())
+        && p.get("dag_id_prefix_pattern").is_none_or(|v| v.is_empty())
+    {
+        wh.raw("0 = 1");
+    }
+    let ids: Vec<String> = s
+        .store
+        .write(move |tx| {
+            let (rows, _) = q::list_dags(tx, &wh, None, limit, offset)?;
+            for r in &rows {
+                q::set_paused(tx, &r.dag_id, paused)?;
+            }
+            Ok(rows.into_iter().map(|r| r.dag_id).collect())
+        })
+        .await?;
+    for id in &ids {
+        s.events
+            .publish("dag_updated", json!({"dag_id": id, "is_paused": paused}));
+    }
+    if let Some(sched) = &s.scheduler {
+        sched.wake();
+    }
+    let mut wh = Where::default();
+    wh.any_of("d.dag_id", &ids);
+    if ids.is_empty() {
+        wh.raw("0 = 1");
+    }
+    let (rows, total) = s
+        .store
+        .read(move |c| q::list_dags(c, &wh, None, i64::MAX, 0))
+        .await?;
+    Ok(dag_page(&rows, total))
+}
+
+/// The `is_paused` a PATCH asks for, after checking `update_mask`.
+fn check_patch(p: &Params, body: &PatchDag) -> Result<bool, ApiError> {
+    if let Some(bad) = p.all("update_mask").into_iter().find(|m| m != "is_paused") {
+        return Err(ApiError::bad_request(format!(
+            "Only `is_paused` field can be updated through the REST API, not `{bad}`"
+        )));
+    }
+    body.is_paused.ok_or_else(|| {
+        ApiError::unprocessable(
+            "missing",
+            &["body", "is_paused"],
+            "Field required",
+            Value::Null,
+        )
+    })
+}
+
+/// `DELETE /api/v2/dags/{dag_id}`: the DAG and all its metadata (it comes back at the next
+/// parse while its file exists, as in Airflow). 409 while one of its tasks runs.
+pub async fn delete(
+    State(s): State<AppState>,
+    Path(dag_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = dag_id.clone();
+    let running: bool = s
+        .store
+        .read(move |c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM task_instance WHERE dag_id = ?1 AND state IN ('running', 'queued'))",
+                [&id],
+                |r| r.get(0),
+            )
+            .map_err(crate::store::sql)
+        })
+        .await?;
+    if running {
+        return Err(ApiError::conflict(format!(
+            "Task instances of dag with id: '{dag_id}' are still running"
+        )));
+    }
+    let runs: Vec<String> = {
+        let id = dag_id.clone();
+        s.store
+            .read(move |c| {
+                let mut st = c
+                    .prepare("SELECT run_id FROM dag_run WHERE dag_id = ?1")
+                    .map_err(crate::store::sql)?;
+                st.query_map([&id], |r| r.get(0))
+                    .map_err(crate::store::sql)?
+                    .collect::<Result<_, _>>()
+                    .map_err(crate::store::sql)
+            })
+            .await?
+    };
+    let id = dag_id.clone();
+    let n = s
+        .store
+        .write(move |tx| q::delete_dag(tx, &id))
+        .await?
+        .ok_or_else(|| not_found(&dag_id))?;
+    for r in &runs {
+        s.xcom.delete_run(&dag_id, r)?;
+    }
+    s.events
+        .publish("dag_removed", json!({"dag_id": dag_id, "deleted": true}));
+    Ok(Json(json!(n)))
+}
+
+/// `GET /api/v2/dagTags`: distinct tag names (`tag_name_pattern`, `order_by=name|-name`).
+pub async fn dag_tags(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = p.page()?;
+    let desc = p.order_by(&[("name", "t.name")])?.is_some_and(|(_, d)| d);
+    let mut wh = Where::default();
+    p.patterns(&mut wh, &[("tag_name", "t.name")]);
+    let (names, total) = s
+        .store
+        .read(move |c| q::tags(c, &wh, desc, limit, offset))
+        .await?;
+    Ok(Json(json!({"tags": names, "total_entries": total})))
+}
+
+/// `GET /api/v2/dagStats`: run counts per state for `dag_ids` (every DAG when absent).
+pub async fn dag_stats(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
+    let wanted: Vec<String> = p
+        .all("dag_ids")
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .collect();
+    let w = wanted.clone();
+    let (ids, counts) = s
+        .store
+        .read(move |c| {
+            let mut wh = Where::default();
+            wh.any_of("d.dag_id", &w);
+            if w.is_empty() {
+                wh.raw("d.is_stale = 0");
+            }
+            let (rows, _) = q::list_dags(c, &wh, None, i64::MAX, 0)?;
+            let ids: Vec<String> = rows.into_iter().map(|r| r.dag_id).collect();
+            let counts = crate::store::runs::run_stats(c, &ids)?;
+            Ok((ids, counts))
+        })
+        .await?;
+    if let Some(missing) = wanted.iter().find(|w| !ids.contains(w)) {
+        return Err(not_found(missing));
+    }
+    let dags: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let stats: Vec<Value> = ["queued", "running", "success", "failed"]
+                .iter()
+                .map(|st| {
+                    let n = counts
+                        .iter()
+                        .find(|(d, s, _)| d == id && s == st)
+                        .map(|x| x.2)
+                        .unwrap_or(0);
+                    json!({"state": st, "count": n})
+                })
+                .collect();
+            json!({"dag_id": id, "dag_display_name": id, "stats": stats})
+        })
+        .collect();
+    Ok(Json(json!({"total_entries": dags.len(), "dags": dags})))
+}
+
+/// `GET /api/v2/dagWarnings`: Lite's one warning kind, tasks on a pool that does not exist
+/// (`non-existent pool`, as Airflow words it); filter by `dag_id`, `warning_type`.
+pub async fn dag_warnings(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = p.page()?;
+    let kinds = [
+        "asset conflict",
+        "non-existent pool",
+        "runtime varying value",
+    ];
+    if let Some(k) = p
+        .get("warning_type")
+        .filter(|k| !k.is_empty() && !kinds.contains(k))
+    {
+        return Err(ApiError::unprocessable(
+            "enum",
+            &["query", "warning_type"],
+            "Input should be 'asset conflict', 'non-existent pool' or 'runtime varying value'",
+            json!(k),
+        ));
+    }
+    let desc = p
+        .order_by(&[
+            ("dag_id", "dag_id"),
+            ("warning_type", "dag_id"),
+            ("message", "dag_id"),
+            ("timestamp", "dag_id"),
+        ])?
+        .is_some_and(|(_, d)| d);
+    let mut wh = Where::default();
+    wh.raw("d.is_stale = 0");
+    if let Some(d) = p.get("dag_id").filter(|v| !v.is_empty()) {
+        wh.eq("d.dag_id", d.to_string());
+    }
+    let (rows, pools) = s
+        .store
+        .read(move |c| {
+            Ok((
+                q::list_dags(c, &wh, None, i64::MAX, 0)?.0,
+                q::pool_names(c)?,
+            ))
+        })
+        .await?;
+    let mut warnings: Vec<Value> = Vec::new();
+    if p.get("warning_type")
+        .is_none_or(|k| k.is_empty() || k == "non-existent pool")
+    {
+        for r in &rows {
+            let mut missing: Vec<&str> = r
+                .dag
+                .tasks
+                .iter()
+                .map(|t| t.pool.as_str())
+                .filter(|pool| !pools.contains(*pool))
+                .collect();
+            missing.sort();
+            missing.dedup();
+            if !missing.is_empty() {
+                warnings.push(json!({
+                    "dag_id": r.dag_id,
+                    "warning_type": "non-existent pool",
+                    "message": format!("Dag '{}' references non-existent pools: {missing:?}", r.dag_id),
+                    "timestamp": ts(r.last_parsed_time.as_deref()),
+                    "dag_display_name": r.dag_id,
+                }));
+            }
+        }
+    }
+    if desc {
+        warnings.reverse();
+    }
+    let total = warnings.len();
+    let page: Vec<Value> = warnings
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    Ok(Json(json!({"dag_warnings": page, "total_entries": total})))
+}
+
+/// Routes of this module not listed in `api::app`.
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/dags", axum::routing::patch(patch_many))
+        .route("/dags/{dag_id}", axum::routing::delete(delete))
+        .route("/dagTags", get(dag_tags))
+        .route("/dagStats", get(dag_stats))
+        .route("/dagWarnings", get(dag_warnings))
 }

@@ -8,14 +8,22 @@
 //! rest of the system through the handles in `AppState`.
 
 mod actions;
+mod admin;
+mod auth;
+mod config;
+mod connections;
 mod dags;
 mod error;
+mod event_logs;
 pub mod identity;
 mod meta;
 mod middleware;
 mod params;
+mod pools;
 mod runs;
 mod sse;
+mod variables;
+mod xcom_entries;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -59,6 +67,8 @@ pub struct AppState {
     pub progress: Arc<crate::dag_processor::Progress>,
     /// Wakes the scheduler after a trigger, clear or state change.
     pub scheduler: Option<Arc<crate::scheduler::Scheduler>>,
+    /// Sign-in and token checks; `None` (or `config.no_auth`) serves everyone as admin.
+    pub auth: Option<Arc<crate::auth::Auth>>,
     /// Turns `true` when the server is stopping (ends SSE streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -152,14 +162,24 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/dagSources/{dag_id}", get(dags::source))
         .route("/importErrors", get(dags::import_errors))
-        .route("/importErrors/{import_error_id}", get(dags::import_error));
+        .route("/importErrors/{import_error_id}", get(dags::import_error))
+        .merge(auth::api_routes())
+        .merge(admin::routes())
+        .merge(runs::routes())
+        .merge(dags::routes())
+        .merge(xcom_entries::routes());
     Router::new()
         .nest("/api/v2", api)
         .route("/ui/events", get(sse::events))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/static/{*path}", get(meta::static_file))
+        .merge(auth::token_routes())
         .fallback(meta::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::record_metrics,
@@ -197,6 +217,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (fired_tx, mut fired_rx) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = fired_tx.send(true);

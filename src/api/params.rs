@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use serde_json::Value;
 
 use super::ApiError;
+pub use crate::store::runs::Where;
 
 /// The raw query pairs of a request.
 #[derive(Debug, Default, Clone)]
@@ -111,7 +112,99 @@ impl Params {
     }
 }
 
-/// Airflow's `~`-free `LIKE` pattern: `%` and `_` are the user's wildcards, as in Airflow.
-pub fn like(pattern: &str) -> String {
-    format!("%{pattern}%")
+/// Parses an RFC 3339 timestamp (or a plain `YYYY-MM-DD`, midnight UTC) into the form the
+/// store keeps (UTC, microseconds, `Z`); `None` when it does not parse.
+pub fn parse_ts(v: &str) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(v.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })?;
+    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// A 422 for a value that is not a timestamp, at `loc` (e.g. `["query", "start_date_gte"]`).
+pub fn bad_ts(loc: &[&str], v: &str) -> ApiError {
+    ApiError::unprocessable(
+        "datetime_from_date_parsing",
+        loc,
+        "Input should be a valid datetime or date (RFC 3339, e.g. 2026-01-31T00:00:00Z)",
+        Value::String(v.into()),
+    )
+}
+
+impl Params {
+    /// Applies Airflow's range filters `{name}_gte`, `_gt`, `_lte`, `_lt` for each
+    /// `(name, column)`: timestamps, or numbers when the column name ends in `duration`.
+    pub fn ranges(&self, wh: &mut Where, fields: &[(&str, &str)]) -> Result<(), ApiError> {
+        for (name, col) in fields {
+            for (suffix, op) in [("gte", ">="), ("gt", ">"), ("lte", "<="), ("lt", "<")] {
+                let k = format!("{name}_{suffix}");
+                let Some(v) = self.get(&k).filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let p = if col.ends_with("duration") {
+                    let n: f64 = v.trim().parse().map_err(|_| {
+                        ApiError::unprocessable(
+                            "float_parsing",
+                            &["query", &k],
+                            "Input should be a valid number, unable to parse string as a number",
+                            Value::String(v.into()),
+                        )
+                    })?;
+                    wh.arg(n)
+                } else {
+                    wh.arg(parse_ts(v).ok_or_else(|| bad_ts(&["query", &k], v))?)
+                };
+                wh.raw(format!("{col} {op} {p}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies Airflow's `{name}_pattern` (`LIKE '%term%'`, `|` for OR, `~` for all) and
+    /// `{name}_prefix_pattern` for each `(name, column)`.
+    pub fn patterns(&self, wh: &mut Where, fields: &[(&str, &str)]) {
+        for (name, col) in fields {
+            if let Some(v) = self
+                .get(&format!("{name}_pattern"))
+                .filter(|v| !v.is_empty())
+            {
+                wh.like(col, v);
+            }
+            if let Some(v) = self
+                .get(&format!("{name}_prefix_pattern"))
+                .filter(|v| !v.is_empty())
+            {
+                wh.prefix(col, v);
+            }
+        }
+    }
+
+    /// Applies `column IN (values)` for each repeated `(name, column)` parameter.
+    pub fn lists(&self, wh: &mut Where, fields: &[(&str, &str)]) {
+        for (name, col) in fields {
+            let values: Vec<String> = self
+                .all(name)
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .collect();
+            wh.any_of(col, &values);
+        }
+    }
+
+    /// Applies `column = n` for each integer `(name, column)` parameter; 422 when not an integer.
+    pub fn ints(&self, wh: &mut Where, fields: &[(&str, &str)]) -> Result<(), ApiError> {
+        for (name, col) in fields {
+            if self.get(name).is_some_and(|v| !v.is_empty()) {
+                let n = self.int(name, 0, i64::MIN)?;
+                wh.eq(col, n);
+            }
+        }
+        Ok(())
+    }
 }

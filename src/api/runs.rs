@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
 use super::dags::ts;
-use super::params::Params;
+use super::params::{MAX_LIMIT, Params, Where};
 use super::{ApiError, AppState};
 use crate::store::runs::{self as q, RunFilter, RunRow};
 
@@ -57,77 +57,238 @@ pub fn run_json(r: &RunRow) -> Value {
     })
 }
 
-/// `GET /api/v2/dags/{dag_id}/dagRuns`.
-pub async fn list(
-    State(s): State<AppState>,
-    Path(dag_id): Path<String>,
-    p: Params,
-) -> Result<Json<Value>, ApiError> {
-    let (limit, offset) = p.page()?;
-    let mut ranges = Vec::new();
-    for (param, col, op) in [
-        ("run_after_gte", "r.run_after", ">="),
-        ("run_after_lte", "r.run_after", "<="),
-        ("logical_date_gte", "r.logical_date", ">="),
-        ("logical_date_lte", "r.logical_date", "<="),
-        ("start_date_gte", "r.start_date", ">="),
-        ("start_date_lte", "r.start_date", "<="),
-        ("end_date_gte", "r.end_date", ">="),
-        ("end_date_lte", "r.end_date", "<="),
+/// The run filters shared by `GET dagRuns` and `POST dagRuns/list`, from query-style pairs.
+fn run_filter(p: &Params, dag_id: Option<String>) -> Result<RunFilter, ApiError> {
+    let mut extra = Where::default();
+    p.ranges(
+        &mut extra,
+        &[
+            ("run_after", "r.run_after"),
+            ("logical_date", "r.logical_date"),
+            ("start_date", "r.start_date"),
+            ("end_date", "r.end_date"),
+            (
+                "updated_at",
+                "COALESCE(r.end_date, r.start_date, r.queued_at)",
+            ),
+            (
+                "duration",
+                "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)",
+            ),
+        ],
+    )?;
+    p.patterns(
+        &mut extra,
+        &[
+            ("run_id", "r.run_id"),
+            ("dag_id", "r.dag_id"),
+            ("triggering_user_name", "r.triggering_user_name"),
+        ],
+    );
+    p.lists(&mut extra, &[("dag_ids", "r.dag_id")]);
+    p.ints(&mut extra, &[("dag_version", "v.version_number")])?;
+    if let Some(c) = p.get("conf_contains").filter(|v| !v.is_empty()) {
+        let a = extra.arg(format!("%{c}%"));
+        extra.raw(format!("r.conf LIKE {a}"));
+    }
+    for (k, allowed) in [
+        ("state", &["queued", "running", "success", "failed"][..]),
+        (
+            "run_type",
+            &[
+                "backfill",
+                "scheduled",
+                "manual",
+                "asset_triggered",
+                "asset_materialization",
+            ][..],
+        ),
     ] {
-        if let Some(v) = p.get(param).filter(|v| !v.is_empty()) {
-            let t = chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
-                ApiError::unprocessable(
-                    "datetime_from_date_parsing",
-                    &["query", param],
-                    "Input should be a valid datetime or date, invalid character in year",
-                    json!(v),
-                )
-            })?;
-            ranges.push((
-                col,
-                op,
-                t.with_timezone(&chrono::Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        if let Some(bad) = p
+            .all(k)
+            .into_iter()
+            .find(|v| !allowed.contains(&v.as_str()))
+        {
+            return Err(ApiError::unprocessable(
+                "enum",
+                &["query", k],
+                format!("Input should be one of {}", allowed.join(", ")),
+                json!(bad),
             ));
         }
     }
-    let dag_filter = (dag_id != "~").then(|| dag_id.clone());
-    if let Some(d) = &dag_filter {
-        let id = d.clone();
-        if s.store
-            .read(move |c| crate::store::dags::get_dag(c, &id))
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::not_found(format!(
-                "The Dag with ID: `{dag_id}` was not found"
-            )));
-        }
-    }
-    let filter = RunFilter {
-        dag_id: dag_filter,
+    let (limit, offset) = p.page()?;
+    Ok(RunFilter {
+        dag_id,
         states: p.all("state"),
         run_types: p.all("run_type"),
-        ranges,
+        ranges: Vec::new(),
         order_by: p.order_by(&[
             ("id", "r.id"),
             ("run_after", "r.run_after"),
             ("logical_date", "r.logical_date"),
             ("start_date", "r.start_date"),
             ("end_date", "r.end_date"),
+            (
+                "updated_at",
+                "COALESCE(r.end_date, r.start_date, r.queued_at)",
+            ),
             ("state", "r.state"),
             ("dag_run_id", "r.run_id"),
             ("run_id", "r.run_id"),
             ("dag_id", "r.dag_id"),
+            ("conf", "r.conf"),
+            (
+                "duration",
+                "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)",
+            ),
         ])?,
         limit,
         offset,
-    };
+        extra,
+    })
+}
+
+/// 404 unless `dag_id` is `~` or a known DAG.
+async fn check_dag(s: &AppState, dag_id: &str) -> Result<(), ApiError> {
+    if dag_id == "~" {
+        return Ok(());
+    }
+    let id = dag_id.to_string();
+    match s
+        .store
+        .read(move |c| crate::store::dags::get_dag(c, &id))
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!(
+            "The Dag with ID: `{dag_id}` was not found"
+        ))),
+    }
+}
+
+async fn run_page(s: &AppState, filter: RunFilter) -> Result<Json<Value>, ApiError> {
     let (rows, total) = s.store.read(move |c| q::list(c, &filter)).await?;
-    Ok(Json(
-        json!({"dag_runs": rows.iter().map(run_json).collect::<Vec<_>>(), "total_entries": total, "next_cursor": null, "previous_cursor": null}),
-    ))
+    Ok(Json(json!({
+        "dag_runs": rows.iter().map(run_json).collect::<Vec<_>>(),
+        "total_entries": total,
+        "next_cursor": null,
+        "previous_cursor": null,
+    })))
+}
+
+/// `GET /api/v2/dags/{dag_id}/dagRuns` (`~` for every DAG).
+pub async fn list(
+    State(s): State<AppState>,
+    Path(dag_id): Path<String>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    check_dag(&s, &dag_id).await?;
+    let filter = run_filter(&p, (dag_id != "~").then(|| dag_id.clone()))?;
+    run_page(&s, filter).await
+}
+
+/// Turns a batch body (`POST .../list`) into query-style pairs so the batch and GET routes
+/// share one filter: arrays become repeated keys, `renames` maps body names to query names.
+fn body_params(body: Value, renames: &[(&str, &str)]) -> Result<Params, ApiError> {
+    let Value::Object(m) = body else {
+        return Err(ApiError::unprocessable(
+            "model_attributes_type",
+            &["body"],
+            "Input should be a valid dictionary or object to extract fields from",
+            body,
+        ));
+    };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let name = renames
+            .iter()
+            .find(|(from, _)| *from == k)
+            .map(|(_, to)| to.to_string())
+            .unwrap_or(k.clone());
+        let items = match v {
+            Value::Null => continue,
+            Value::Array(a) => a,
+            other => vec![other],
+        };
+        for item in items {
+            let text = match item {
+                Value::String(s) => s,
+                Value::Null => "none".into(),
+                other => other.to_string(),
+            };
+            out.push((name.clone(), text));
+        }
+    }
+    Ok(Params(out))
+}
+
+/// `POST /api/v2/dags/{dag_id}/dagRuns/list`: the run list with filters in the body.
+pub async fn list_batch(
+    State(s): State<AppState>,
+    Path(dag_id): Path<String>,
+    super::JsonBody(body): super::JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    if dag_id != "~" {
+        return Err(ApiError::bad_request(
+            "The dag_id in the path must be `~` for the batch run list: name DAGs in `dag_ids`",
+        ));
+    }
+    let known = [
+        "order_by",
+        "page_offset",
+        "page_limit",
+        "dag_ids",
+        "states",
+        "conf_contains",
+    ];
+    check_fields(
+        &body,
+        &known,
+        &[
+            "run_after",
+            "logical_date",
+            "start_date",
+            "end_date",
+            "duration",
+        ],
+    )?;
+    let mut p = body_params(
+        body,
+        &[
+            ("page_offset", "offset"),
+            ("page_limit", "limit"),
+            ("states", "state"),
+        ],
+    )?;
+    if p.get("limit").is_none() {
+        p.0.push(("limit".into(), MAX_LIMIT.to_string()));
+    }
+    let filter = run_filter(&p, None)?;
+    run_page(&s, filter).await
+}
+
+/// 422 for a body field that is neither in `known` nor a `{range}_{gte,gt,lte,lt}` filter.
+fn check_fields(body: &Value, known: &[&str], ranges: &[&str]) -> Result<(), ApiError> {
+    let Some(m) = body.as_object() else {
+        return Ok(());
+    };
+    for k in m.keys() {
+        let ranged = ranges.iter().any(|r| {
+            ["gte", "gt", "lte", "lt"]
+                .iter()
+                .any(|s| *k == format!("{r}_{s}"))
+        });
+        if !ranged && !known.contains(&k.as_str()) {
+            return Err(ApiError::unprocessable(
+                "extra_forbidden",
+                &["body", k],
+                "Extra inputs are not permitted",
+                m[k].clone(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`.
@@ -254,6 +415,7 @@ fn check_conf(
 /// `POST /api/v2/dags/{dag_id}/dagRuns`: trigger a run.
 pub async fn trigger(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path(dag_id): Path<String>,
     super::JsonBody(body): super::JsonBody<TriggerBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -318,19 +480,68 @@ pub async fn trigger(
     if let Some(sched) = &s.scheduler {
         sched.wake();
     }
+    let entry = crate::audit::Entry::new("trigger_dag_run")
+        .dag(&run.dag_id)
+        .run(&run.run_id);
+    let conf = crate::secrets::redact(&run.conf, None);
+    let extra = json!({"logical_date": run.logical_date, "conf": conf, "method": "POST"});
+    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
     Ok(Json(run_json(&run)))
 }
 
 /// The `TaskInstanceResponse` shape.
 pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
+    let version = match run {
+        Some(r) if t.dag_version_id.as_deref() == Some(r.dag_version_id.as_str()) => {
+            r.version_number.map(|n| {
+                super::dags::version_fields(
+                    &r.dag_version_id,
+                    n,
+                    &r.dag_id,
+                    r.version_created_at.as_deref(),
+                )
+            })
+        }
+        _ => None,
+    };
+    ti_fields(
+        t,
+        run.and_then(|r| r.logical_date.as_deref()),
+        run.map(|r| r.run_after.as_str()),
+        version.unwrap_or(Value::Null),
+    )
+}
+
+/// The `TaskInstanceResponse` shape of a listed row.
+pub fn ti_list_json(r: &q::TiListRow) -> Value {
+    let version = match (&r.ti.dag_version_id, r.version_number) {
+        (Some(id), Some(n)) => {
+            super::dags::version_fields(id, n, &r.ti.dag_id, r.version_created_at.as_deref())
+        }
+        _ => Value::Null,
+    };
+    ti_fields(
+        &r.ti,
+        r.logical_date.as_deref(),
+        Some(r.run_after.as_str()),
+        version,
+    )
+}
+
+fn ti_fields(
+    t: &q::TiRow,
+    logical_date: Option<&str>,
+    run_after: Option<&str>,
+    dag_version: Value,
+) -> Value {
     json!({
         "id": t.id,
         "task_id": t.task_id,
         "dag_id": t.dag_id,
         "dag_run_id": t.run_id,
         "map_index": t.map_index,
-        "logical_date": ts(run.and_then(|r| r.logical_date.as_deref())),
-        "run_after": ts(run.map(|r| r.run_after.as_str())),
+        "logical_date": ts(logical_date),
+        "run_after": ts(run_after),
         "start_date": ts(t.start_date.as_deref()),
         "end_date": ts(t.end_date.as_deref()),
         "duration": t.duration,
@@ -353,12 +564,181 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
         "executor": null,
         "executor_config": "{}",
         "note": t.note,
-        "rendered_map_index": null,
+        "rendered_map_index": if t.map_index >= 0 { json!(t.map_index.to_string()) } else { Value::Null },
         "rendered_fields": t.rendered_fields,
         "trigger": null,
         "triggerer_job": null,
-        "dag_version": null,
+        "dag_version": dag_version,
     })
+}
+
+/// Task-instance filters shared by the list, batch and mapped routes.
+fn ti_filter(p: &Params, wh: &mut Where) -> Result<(), ApiError> {
+    p.ranges(
+        wh,
+        &[
+            ("run_after", "r.run_after"),
+            ("logical_date", "r.logical_date"),
+            ("start_date", "t.start_date"),
+            ("end_date", "t.end_date"),
+            (
+                "updated_at",
+                "COALESCE(t.end_date, t.start_date, t.queued_dttm)",
+            ),
+            ("duration", "t.duration"),
+        ],
+    )?;
+    p.patterns(
+        wh,
+        &[
+            ("task_display_name", "t.task_id"),
+            ("task_id", "t.task_id"),
+            ("dag_id", "t.dag_id"),
+            ("run_id", "t.run_id"),
+            ("pool_name", "t.pool"),
+            ("queue_name", "t.queue"),
+            ("operator_name", "t.operator"),
+            ("rendered_map_index", "CAST(t.map_index AS TEXT)"),
+        ],
+    );
+    if let Some(g) = p.get("task_group_id").filter(|v| !v.is_empty()) {
+        let a = wh.arg(format!("{g}.%"));
+        let b = wh.arg(g.to_string());
+        wh.raw(format!("(t.task_id LIKE {a} OR t.task_id = {b})"));
+    }
+    p.lists(
+        wh,
+        &[
+            ("task_id", "t.task_id"),
+            ("task_ids", "t.task_id"),
+            ("dag_ids", "t.dag_id"),
+            ("dag_run_ids", "t.run_id"),
+            ("state", "t.state"),
+            ("pool", "t.pool"),
+            ("queue", "t.queue"),
+            ("operator", "t.operator"),
+        ],
+    );
+    if !p.all("executor").is_empty() {
+        // Lite runs every task on its one executor, which Airflow reports as null.
+        wh.raw("0 = 1");
+    }
+    p.ints(
+        wh,
+        &[
+            ("version_number", "v.version_number"),
+            ("try_number", "t.try_number"),
+            ("map_index", "t.map_index"),
+        ],
+    )?;
+    let allowed = [
+        "removed",
+        "scheduled",
+        "queued",
+        "running",
+        "success",
+        "restarting",
+        "failed",
+        "up_for_retry",
+        "up_for_reschedule",
+        "upstream_failed",
+        "skipped",
+        "deferred",
+        "none",
+        "no_status",
+    ];
+    if let Some(bad) = p
+        .all("state")
+        .into_iter()
+        .find(|v| !allowed.contains(&v.as_str()))
+    {
+        return Err(ApiError::unprocessable(
+            "enum",
+            &["query", "state"],
+            format!("Input should be one of {}", allowed.join(", ")),
+            json!(bad),
+        ));
+    }
+    Ok(())
+}
+
+const TI_ORDER: &[(&str, &str)] = &[
+    ("id", "t.id"),
+    ("task_id", "t.task_id"),
+    ("state", "t.state"),
+    ("duration", "t.duration"),
+    ("start_date", "t.start_date"),
+    ("end_date", "t.end_date"),
+    ("map_index", "t.map_index"),
+    ("try_number", "t.try_number"),
+    ("logical_date", "r.logical_date"),
+    ("run_after", "r.run_after"),
+    ("data_interval_start", "r.data_interval_start"),
+    ("data_interval_end", "r.data_interval_end"),
+    ("rendered_map_index", "t.map_index"),
+    ("operator", "t.operator"),
+    ("pool", "t.pool"),
+    ("queue", "t.queue"),
+    ("priority_weight", "t.priority_weight"),
+    ("dag_id", "t.dag_id"),
+    ("dag_run_id", "t.run_id"),
+    ("run_id", "t.run_id"),
+];
+
+async fn ti_page(s: &AppState, p: &Params, wh: Where) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = p.page()?;
+    let order = p.order_by(TI_ORDER)?;
+    let (rows, total) = s
+        .store
+        .read(move |c| q::list_tis(c, &wh, order, limit, offset))
+        .await?;
+    Ok(Json(json!({
+        "task_instances": rows.iter().map(ti_list_json).collect::<Vec<_>>(),
+        "total_entries": total,
+        "next_cursor": null,
+        "previous_cursor": null,
+    })))
+}
+
+/// 404 unless the run exists (or `dag_id`/`run_id` is `~`).
+async fn check_run(s: &AppState, dag_id: &str, run_id: &str) -> Result<(), ApiError> {
+    if run_id == "~" {
+        return check_dag(s, dag_id).await;
+    }
+    let (d, r) = (dag_id.to_string(), run_id.to_string());
+    let found = s
+        .store
+        .read(move |c| {
+            Ok(if d == "~" {
+                c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM dag_run WHERE run_id = ?1)",
+                    [&r],
+                    |x| x.get::<_, bool>(0),
+                )
+                .map_err(crate::store::sql)?
+            } else {
+                q::get(c, &d, &r)?.is_some()
+            })
+        })
+        .await?;
+    if found {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        )))
+    }
+}
+
+fn scope(dag_id: &str, run_id: &str) -> Where {
+    let mut wh = Where::default();
+    if dag_id != "~" {
+        wh.eq("t.dag_id", dag_id.to_string());
+    }
+    if run_id != "~" {
+        wh.eq("t.run_id", run_id.to_string());
+    }
+    wh
 }
 
 /// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances` (`~` for every DAG or run).
@@ -367,72 +747,84 @@ pub async fn task_instances(
     Path((dag_id, run_id)): Path<(String, String)>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let (limit, offset) = p.page()?;
-    let (d, r) = (dag_id.clone(), run_id.clone());
-    let (runs, tis) = s
+    check_run(&s, &dag_id, &run_id).await?;
+    let mut wh = scope(&dag_id, &run_id);
+    ti_filter(&p, &mut wh)?;
+    ti_page(&s, &p, wh).await
+}
+
+/// `POST /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/list`: the list with its
+/// filters in the body (Airflow requires `~` for both path ids).
+pub async fn task_instances_batch(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    super::JsonBody(body): super::JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    if dag_id != "~" || run_id != "~" {
+        return Err(ApiError::bad_request(
+            "The batch task-instance list takes `~` for dag_id and dag_run_id in the path: name them in `dag_ids` and `dag_run_ids`",
+        ));
+    }
+    check_fields(
+        &body,
+        &[
+            "dag_ids",
+            "dag_run_ids",
+            "task_ids",
+            "state",
+            "pool",
+            "queue",
+            "executor",
+            "page_offset",
+            "page_limit",
+            "order_by",
+        ],
+        &[
+            "run_after",
+            "logical_date",
+            "start_date",
+            "end_date",
+            "duration",
+        ],
+    )?;
+    let mut p = body_params(body, &[("page_offset", "offset"), ("page_limit", "limit")])?;
+    if p.get("limit").is_none() {
+        p.0.push(("limit".into(), MAX_LIMIT.to_string()));
+    }
+    let mut wh = Where::default();
+    ti_filter(&p, &mut wh)?;
+    ti_page(&s, &p, wh).await
+}
+
+/// `GET .../taskInstances/{task_id}/listMapped`: the mapped instances of one task.
+pub async fn list_mapped(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    check_run(&s, &dag_id, &run_id).await?;
+    let mut wh = scope(&dag_id, &run_id);
+    wh.eq("t.task_id", task_id.clone());
+    let (d, r, t) = (dag_id.clone(), run_id.clone(), task_id.clone());
+    let exists = s
         .store
         .read(move |c| {
-            let filter = q::RunFilter {
-                dag_id: (d != "~").then(|| d.clone()),
-                limit: i64::MAX,
-                ..Default::default()
-            };
-            let runs: Vec<RunRow> = q::list(c, &filter)?
-                .0
-                .into_iter()
-                .filter(|x| r == "~" || x.run_id == r)
-                .collect();
-            let mut tis = Vec::new();
-            for run in &runs {
-                tis.extend(q::tis_of_run(c, &run.dag_id, &run.run_id)?);
-            }
-            Ok((runs, tis))
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM task_instance WHERE (?1 = '~' OR dag_id = ?1) AND (?2 = '~' OR run_id = ?2) AND task_id = ?3)",
+                [&d, &r, &t],
+                |x| x.get::<_, bool>(0),
+            )
+            .map_err(crate::store::sql)
         })
         .await?;
-    if run_id != "~" && runs.is_empty() {
+    if !exists {
         return Err(ApiError::not_found(format!(
-            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+            "Task id {task_id} not found in dag {dag_id} run {run_id}"
         )));
     }
-    let run_after_gte = p
-        .get("run_after_gte")
-        .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok());
-    let by_run: std::collections::HashMap<(&str, &str), &RunRow> = runs
-        .iter()
-        .map(|r| ((r.dag_id.as_str(), r.run_id.as_str()), r))
-        .collect();
-    let states = p.all("state");
-    let task_ids = p.all("task_id");
-    let list: Vec<(&q::TiRow, &RunRow)> = tis
-        .iter()
-        .filter_map(|t| {
-            by_run
-                .get(&(t.dag_id.as_str(), t.run_id.as_str()))
-                .map(|r| (t, *r))
-        })
-        .filter(|(t, _)| {
-            states.is_empty()
-                || states
-                    .iter()
-                    .any(|s| Some(s.as_str()) == t.state.as_deref())
-        })
-        .filter(|(t, _)| task_ids.is_empty() || task_ids.contains(&t.task_id))
-        .filter(|(_, r)| {
-            run_after_gte.is_none_or(|g| {
-                chrono::DateTime::parse_from_rfc3339(&r.run_after).is_ok_and(|ra| ra >= g)
-            })
-        })
-        .collect();
-    let total = list.len();
-    let page: Vec<Value> = list
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(|(t, r)| ti_json(t, Some(r)))
-        .collect();
-    Ok(Json(
-        json!({"task_instances": page, "total_entries": total, "next_cursor": null, "previous_cursor": null}),
-    ))
+    wh.raw("t.map_index >= 0");
+    ti_filter(&p, &mut wh)?;
+    ti_page(&s, &p, wh).await
 }
 
 async fn load_ti(
@@ -470,6 +862,166 @@ pub async fn task_instance(
 ) -> Result<Json<Value>, ApiError> {
     let (ti, run) = load_ti(&s, &dag_id, &run_id, &task_id, -1).await?;
     Ok(Json(ti_json(&ti, Some(&run))))
+}
+
+/// A path segment that must be an integer (422 otherwise, in FastAPI's shape).
+pub fn path_int(name: &str, v: &str) -> Result<i64, ApiError> {
+    v.parse().map_err(|_| {
+        ApiError::unprocessable(
+            "int_parsing",
+            &["path", name],
+            "Input should be a valid integer, unable to parse string as an integer",
+            json!(v),
+        )
+    })
+}
+
+/// `GET .../taskInstances/{task_id}/{map_index}`.
+pub async fn task_instance_mapped(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, map_index)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = path_int("map_index", &map_index)?;
+    let (ti, run) = load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
+    Ok(Json(ti_json(&ti, Some(&run))))
+}
+
+/// The `TaskInstanceHistoryResponse` shape: the instance's fields with one try's outcome.
+fn try_json(ti: &q::TiRow, run: &RunRow, t: &q::TryRow) -> Value {
+    let mut v = ti_json(ti, Some(run));
+    let o = v.as_object_mut().expect("object");
+    for k in [
+        "id",
+        "logical_date",
+        "run_after",
+        "note",
+        "rendered_map_index",
+        "rendered_fields",
+        "trigger",
+        "triggerer_job",
+    ] {
+        o.remove(k);
+    }
+    o.insert("try_number".into(), json!(t.try_number));
+    o.insert("state".into(), json!(t.state));
+    o.insert("start_date".into(), ts(t.start_date.as_deref()));
+    o.insert("end_date".into(), ts(t.end_date.as_deref()));
+    o.insert("duration".into(), json!(t.duration));
+    o.insert("pid".into(), json!(t.pid));
+    v
+}
+
+/// Every try of a task instance: the recorded ones, then the current one if it has started.
+async fn load_tries(
+    s: &AppState,
+    dag_id: &str,
+    run_id: &str,
+    task_id: &str,
+    map_index: i64,
+) -> Result<Vec<Value>, ApiError> {
+    let (ti, run) = load_ti(s, dag_id, run_id, task_id, map_index).await?;
+    let id = ti.id.clone();
+    let mut tries = s.store.read(move |c| q::tries(c, &id)).await?;
+    if ti.try_number > 0 && !tries.iter().any(|t| t.try_number == ti.try_number) {
+        tries.push(q::TryRow {
+            try_number: ti.try_number,
+            state: ti.state.clone(),
+            start_date: ti.start_date.clone(),
+            end_date: ti.end_date.clone(),
+            duration: ti.duration,
+            pid: ti.pid,
+        });
+    }
+    Ok(tries.iter().map(|t| try_json(&ti, &run, t)).collect())
+}
+
+fn tries_page(tries: Vec<Value>) -> Json<Value> {
+    Json(json!({"total_entries": tries.len(), "task_instances": tries}))
+}
+
+/// `GET .../taskInstances/{task_id}/tries` (`map_index` query, default -1).
+pub async fn tries(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = p.int("map_index", -1, -1)?;
+    Ok(tries_page(
+        load_tries(&s, &dag_id, &run_id, &task_id, map_index).await?,
+    ))
+}
+
+/// `GET .../taskInstances/{task_id}/{map_index}/tries`.
+pub async fn tries_mapped(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, map_index)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = path_int("map_index", &map_index)?;
+    Ok(tries_page(
+        load_tries(&s, &dag_id, &run_id, &task_id, map_index).await?,
+    ))
+}
+
+async fn one_try(
+    s: &AppState,
+    (dag_id, run_id, task_id): (&str, &str, &str),
+    map_index: i64,
+    n: &str,
+) -> Result<Json<Value>, ApiError> {
+    let n = path_int("task_try_number", n)?;
+    load_tries(s, dag_id, run_id, task_id, map_index)
+        .await?
+        .into_iter()
+        .find(|t| t["try_number"] == json!(n))
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}`, try_number: `{n}` and map_index: `{map_index}` was not found"
+            ))
+        })
+}
+
+/// `GET .../taskInstances/{task_id}/tries/{task_try_number}`.
+pub async fn try_detail(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, n)): Path<(String, String, String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = p.int("map_index", -1, -1)?;
+    one_try(&s, (&dag_id, &run_id, &task_id), map_index, &n).await
+}
+
+/// `GET .../taskInstances/{task_id}/{map_index}/tries/{task_try_number}`.
+pub async fn try_detail_mapped(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, map_index, n)): Path<(String, String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = path_int("map_index", &map_index)?;
+    one_try(&s, (&dag_id, &run_id, &task_id), map_index, &n).await
+}
+
+/// `DELETE .../taskInstances/{task_id}` (`map_index` query): the instance and its XCom.
+pub async fn delete_task_instance(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = p.int("map_index", -1, -1)?;
+    let (ti, _) = load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
+    if matches!(ti.state.as_deref(), Some("running") | Some("queued"))
+        && let Some(sched) = &s.scheduler
+    {
+        sched.kill(&ti.id);
+    }
+    let id = ti.id.clone();
+    s.store.write(move |tx| q::delete_ti(tx, &id)).await?;
+    s.xcom
+        .delete_task(&dag_id, &run_id, &task_id, Some(map_index))?;
+    s.events.publish(
+        "task_instance",
+        json!({"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "deleted": true}),
+    );
+    Ok(Json(Value::Null))
 }
 
 /// `GET .../taskInstances/{task_id}/logs/{try_number}`: JSON `{"content": [...]}`, NDJSON
@@ -566,4 +1118,39 @@ pub async fn logs(
             .into_response());
     }
     Ok(Json(json!({"content": events, "continuation_token": null})).into_response())
+}
+
+/// Routes of this module not listed in `api::app` (batch lists, mapped instances, tries).
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, patch, post};
+    const TI: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances";
+    axum::Router::new()
+        .route("/dags/{dag_id}/dagRuns/list", post(list_batch))
+        .route(&format!("{TI}/list"), post(task_instances_batch))
+        .route(
+            &format!("{TI}/{{task_id}}"),
+            axum::routing::delete(delete_task_instance),
+        )
+        .route(&format!("{TI}/{{task_id}}/listMapped"), get(list_mapped))
+        .route(
+            &format!("{TI}/{{task_id}}/{{map_index}}"),
+            get(task_instance_mapped).patch(super::actions::patch_ti_mapped),
+        )
+        .route(
+            &format!("{TI}/{{task_id}}/{{map_index}}/dry_run"),
+            patch(super::actions::patch_ti_mapped_dry_run),
+        )
+        .route(&format!("{TI}/{{task_id}}/tries"), get(tries))
+        .route(
+            &format!("{TI}/{{task_id}}/tries/{{task_try_number}}"),
+            get(try_detail),
+        )
+        .route(
+            &format!("{TI}/{{task_id}}/{{map_index}}/tries"),
+            get(tries_mapped),
+        )
+        .route(
+            &format!("{TI}/{{task_id}}/{{map_index}}/tries/{{task_try_number}}"),
+            get(try_detail_mapped),
+        )
 }

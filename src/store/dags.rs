@@ -8,10 +8,10 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde_json::Value;
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
+use super::runs::Where;
 use super::{Result, now, sql};
 use crate::dag::{Dag, ImportError, ParseResult};
 
@@ -395,79 +395,106 @@ fn dag_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DagRow> {
     })
 }
 
-/// Filters for [`list_dags`], as the Airflow API names them.
-#[derive(Debug, Clone, Default)]
-pub struct DagFilter {
-    pub dag_id_pattern: Option<String>,
-    pub tags: Vec<String>,
-    pub tags_match_all: bool,
-    pub paused: Option<bool>,
-    pub exclude_stale: bool,
-    /// Column to order by (already checked against a whitelist) and direction.
-    pub order_by: Option<(&'static str, bool)>,
-    pub limit: i64,
-    pub offset: i64,
-}
+/// SQL for the state of a DAG's latest run (by `run_after`), over `dag d`.
+pub const LAST_RUN_STATE: &str = "(SELECT lr.state FROM dag_run lr WHERE lr.dag_id = d.dag_id ORDER BY lr.run_after DESC, lr.id DESC LIMIT 1)";
+/// SQL for the start date of a DAG's latest run, over `dag d`.
+pub const LAST_RUN_START: &str = "(SELECT lr.start_date FROM dag_run lr WHERE lr.dag_id = d.dag_id ORDER BY lr.run_after DESC, lr.id DESC LIMIT 1)";
 
-/// DAGs matching `f`, and the total count before paging.
-pub fn list_dags(conn: &Connection, f: &DagFilter) -> Result<(Vec<DagRow>, i64)> {
-    let mut wh = vec!["1 = 1".to_string()];
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(p) = &f.dag_id_pattern {
-        args.push(Value::String(p.clone()));
-        wh.push(format!("d.dag_id LIKE ?{}", args.len()));
-    }
-    if f.exclude_stale {
-        wh.push("d.is_stale = 0".into());
-    }
-    if let Some(p) = f.paused {
-        wh.push(format!("d.is_paused = {}", p as i64));
-    }
-    if !f.tags.is_empty() {
-        let start = args.len();
-        for t in &f.tags {
-            args.push(Value::String(t.clone()));
-        }
-        let list: Vec<String> = (start + 1..=args.len()).map(|i| format!("?{i}")).collect();
-        if f.tags_match_all {
-            wh.push(format!(
-                "(SELECT COUNT(DISTINCT name) FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({})) = {}",
-                list.join(","),
-                f.tags.len()
-            ));
-        } else {
-            wh.push(format!(
-                "EXISTS(SELECT 1 FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({}))",
-                list.join(",")
-            ));
-        }
-    }
-    let where_ = wh.join(" AND ");
-    let params = rusqlite::params_from_iter(
-        args.iter()
-            .map(|v| v.as_str().unwrap_or_default().to_string()),
-    );
+/// DAGs matching `wh` (conditions over `dag d`), ordered by a whitelisted column (default
+/// `dag_id`), and the total count before paging.
+pub fn list_dags(
+    conn: &Connection,
+    wh: &Where,
+    order_by: Option<(&'static str, bool)>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<DagRow>, i64)> {
+    let where_ = wh.sql();
     let total: i64 = conn
-        .query_row(
-            &format!("SELECT COUNT(*) FROM dag d WHERE {where_}"),
-            params.clone(),
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!("SELECT COUNT(*) FROM dag d WHERE {where_}"))
+        .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
         .map_err(sql)?;
-    let (col, desc) = f.order_by.unwrap_or(("d.dag_id", false));
+    let (col, desc) = order_by.unwrap_or(("d.dag_id", false));
     let q = format!(
         "SELECT {DAG_COLUMNS} FROM dag d WHERE {where_} ORDER BY {col} {}, d.dag_id LIMIT {} OFFSET {}",
         if desc { "DESC" } else { "ASC" },
-        f.limit.max(0),
-        f.offset.max(0)
+        limit.max(0),
+        offset.max(0)
     );
-    let mut stmt = conn.prepare(&q).map_err(sql)?;
+    let mut stmt = conn.prepare_cached(&q).map_err(sql)?;
     let rows = stmt
-        .query_map(params, dag_row)
+        .query_map(params_from_iter(wh.args.iter()), dag_row)
         .map_err(sql)?
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(sql)?;
     Ok((rows, total))
+}
+
+/// Deletes a DAG and everything recorded about it (runs, task instances, versions, tags,
+/// backfills); returns how many rows went, `None` when the DAG does not exist.
+pub fn delete_dag(tx: &Transaction<'_>, dag_id: &str) -> Result<Option<i64>> {
+    let exists: bool = tx
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM dag WHERE dag_id = ?1)",
+            [dag_id],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if !exists {
+        return Ok(None);
+    }
+    let mut n = 0i64;
+    for q in [
+        "DELETE FROM task_instance WHERE dag_id = ?1",
+        "DELETE FROM dag_run WHERE dag_id = ?1",
+        "DELETE FROM dag_version WHERE dag_id = ?1",
+        "DELETE FROM dag_tag WHERE dag_id = ?1",
+        "DELETE FROM dag WHERE dag_id = ?1",
+    ] {
+        n += tx.execute(q, [dag_id]).map_err(sql)? as i64;
+    }
+    Ok(Some(n))
+}
+
+/// Distinct tag names matching `wh` (over `dag_tag t`), ordered by name, and the total.
+pub fn tags(
+    conn: &Connection,
+    wh: &Where,
+    desc: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<String>, i64)> {
+    let where_ = wh.sql();
+    let total: i64 = conn
+        .query_row(
+            &format!("SELECT COUNT(DISTINCT t.name) FROM dag_tag t WHERE {where_}"),
+            params_from_iter(wh.args.iter()),
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT DISTINCT t.name FROM dag_tag t WHERE {where_} ORDER BY t.name {} LIMIT {} OFFSET {}",
+            if desc { "DESC" } else { "ASC" },
+            limit.max(0),
+            offset.max(0)
+        ))
+        .map_err(sql)?;
+    let names = stmt
+        .query_map(params_from_iter(wh.args.iter()), |r| r.get(0))
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)?;
+    Ok((names, total))
+}
+
+/// Pool names that exist.
+pub fn pool_names(conn: &Connection) -> Result<HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT pool FROM slot_pool").map_err(sql)?;
+    stmt.query_map([], |r| r.get(0))
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)
 }
 
 /// One DAG by id.

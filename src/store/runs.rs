@@ -70,37 +70,27 @@ pub struct RunFilter {
     pub order_by: Option<(&'static str, bool)>,
     pub limit: i64,
     pub offset: i64,
+    /// More conditions over `dag_run r` (patterns, id lists), ANDed with the above.
+    pub extra: Where,
 }
 
 /// Runs matching `f`, and the total before paging.
 pub fn list(conn: &Connection, f: &RunFilter) -> Result<(Vec<RunRow>, i64)> {
-    let mut wh = vec!["1 = 1".to_string()];
-    let mut args: Vec<String> = Vec::new();
-    let push = |args: &mut Vec<String>, v: &str| {
-        args.push(v.to_string());
-        format!("?{}", args.len())
-    };
+    let mut wh = f.extra.clone();
     if let Some(d) = &f.dag_id {
-        let p = push(&mut args, d);
-        wh.push(format!("r.dag_id = {p}"));
+        wh.eq("r.dag_id", d.clone());
     }
-    for (col, values) in [("r.state", &f.states), ("r.run_type", &f.run_types)] {
-        if !values.is_empty() {
-            let list: Vec<String> = values.iter().map(|v| push(&mut args, v)).collect();
-            wh.push(format!("{col} IN ({})", list.join(",")));
-        }
-    }
+    wh.any_of("r.state", &f.states);
+    wh.any_of("r.run_type", &f.run_types);
     for (col, op, v) in &f.ranges {
-        let p = push(&mut args, v);
-        wh.push(format!("{col} {op} {p}"));
+        let p = wh.arg(v.clone());
+        wh.raw(format!("{col} {op} {p}"));
     }
-    let where_ = wh.join(" AND ");
+    let where_ = wh.sql();
+    let args = wh.args;
     let total: i64 = conn
-        .query_row(
-            &format!("SELECT COUNT(*) FROM dag_run r WHERE {where_}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!("SELECT COUNT(*) FROM dag_run r WHERE {where_}"))
+        .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
         .map_err(sql)?;
     let (col, desc) = f.order_by.unwrap_or(("r.id", false));
     let q = format!(
@@ -110,7 +100,7 @@ pub fn list(conn: &Connection, f: &RunFilter) -> Result<(Vec<RunRow>, i64)> {
         f.limit.max(0),
         f.offset.max(0)
     );
-    let mut stmt = conn.prepare(&q).map_err(sql)?;
+    let mut stmt = conn.prepare_cached(&q).map_err(sql)?;
     let rows = stmt
         .query_map(params_from_iter(args.iter()), row)
         .map_err(sql)?
@@ -399,4 +389,221 @@ pub fn delete(tx: &rusqlite::Transaction<'_>, dag_id: &str, run_id: &str) -> Res
         )
         .map_err(sql)?
         > 0)
+}
+
+/// A `WHERE` clause built from API filters: SQL fragments and their positional arguments.
+/// Column names always come from the caller's whitelist, never from the request.
+#[derive(Debug, Clone, Default)]
+pub struct Where {
+    pub clauses: Vec<String>,
+    pub args: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    /// Adds `arg` and returns its placeholder (`?N`).
+    pub fn arg(&mut self, v: impl Into<rusqlite::types::Value>) -> String {
+        self.args.push(v.into());
+        format!("?{}", self.args.len())
+    }
+
+    /// A raw condition (no arguments).
+    pub fn raw(&mut self, cond: impl Into<String>) {
+        self.clauses.push(cond.into());
+    }
+
+    /// `col = v`.
+    pub fn eq(&mut self, col: &str, v: impl Into<rusqlite::types::Value>) {
+        let p = self.arg(v);
+        self.clauses.push(format!("{col} = {p}"));
+    }
+
+    /// `col IN (values)`; the literal `none` (or `no_status`) also matches NULL, as Airflow's
+    /// state filters do. Nothing when `values` is empty.
+    pub fn any_of(&mut self, col: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let null = values.iter().any(|v| v == "none" || v == "no_status");
+        let list: Vec<String> = values
+            .iter()
+            .filter(|v| *v != "none" && *v != "no_status")
+            .map(|v| self.arg(v.clone()))
+            .collect();
+        let mut parts = Vec::new();
+        if !list.is_empty() {
+            parts.push(format!("{col} IN ({})", list.join(",")));
+        }
+        if null {
+            parts.push(format!("{col} IS NULL"));
+        }
+        self.clauses.push(format!("({})", parts.join(" OR ")));
+    }
+
+    /// Airflow's `*_pattern`: `LIKE '%term%'` (case-insensitive, `%`/`_` are wildcards), terms
+    /// separated by `|` are ORed, `~` matches everything.
+    pub fn like(&mut self, col: &str, pattern: &str) {
+        let terms: Vec<&str> = pattern
+            .split('|')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if terms.is_empty() || terms.contains(&"~") {
+            return;
+        }
+        let parts: Vec<String> = terms
+            .iter()
+            .map(|t| format!("{col} LIKE {}", self.arg(format!("%{t}%"))))
+            .collect();
+        self.clauses.push(format!("({})", parts.join(" OR ")));
+    }
+
+    /// Airflow's `*_prefix_pattern`: starts with the term (case-sensitive, wildcards literal),
+    /// `|` ORs terms, `~` matches everything.
+    pub fn prefix(&mut self, col: &str, pattern: &str) {
+        let terms: Vec<&str> = pattern
+            .split('|')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if terms.is_empty() || terms.contains(&"~") {
+            return;
+        }
+        let parts: Vec<String> = terms
+            .iter()
+            .map(|t| {
+                let p = self.arg(t.to_string());
+                format!("substr({col}, 1, length({p})) = {p}")
+            })
+            .collect();
+        self.clauses.push(format!("({})", parts.join(" OR ")));
+    }
+
+    /// The clause (`1 = 1` when empty).
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1 = 1".into()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+}
+
+/// A task instance with what its JSON needs from its run and version.
+#[derive(Debug, Clone)]
+pub struct TiListRow {
+    pub ti: TiRow,
+    pub logical_date: Option<String>,
+    pub run_after: String,
+    pub version_number: Option<i64>,
+    pub version_created_at: Option<String>,
+}
+
+const TI_JOIN_COLUMNS: &str = "t.id, t.dag_id, t.run_id, t.task_id, t.map_index, t.try_number, t.max_tries, t.state,
+    t.start_date, t.end_date, t.duration, t.queued_dttm, t.scheduled_dttm, t.next_retry_at, t.pid, t.operator,
+    t.pool, t.pool_slots, t.priority_weight, t.dag_version_id, t.rendered_fields, t.note, t.error,
+    r.logical_date, r.run_after, v.version_number, v.created_at";
+
+/// Task instances (joined with their run `r` and version `v`) matching `wh`, ordered by
+/// `order` (a whitelisted column and direction; default run, task, map index), and the total.
+pub fn list_tis(
+    conn: &Connection,
+    wh: &Where,
+    order: Option<(&'static str, bool)>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<TiListRow>, i64)> {
+    let from = "task_instance t JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
+         LEFT JOIN dag_version v ON v.id = t.dag_version_id";
+    let cond = wh.sql();
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {cond}"))
+        .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
+        .map_err(sql)?;
+    let order = match order {
+        Some((col, desc)) => format!(
+            "{col} {}, r.id, t.task_id, t.map_index",
+            if desc { "DESC" } else { "ASC" }
+        ),
+        None => "r.id, t.task_id, t.map_index".into(),
+    };
+    let q = format!(
+        "SELECT {TI_JOIN_COLUMNS} FROM {from} WHERE {cond} ORDER BY {order} LIMIT {} OFFSET {}",
+        limit.max(0),
+        offset.max(0)
+    );
+    let mut stmt = conn.prepare_cached(&q).map_err(sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(wh.args.iter()), |r| {
+            Ok(TiListRow {
+                ti: ti_row(r)?,
+                logical_date: r.get(23)?,
+                run_after: r.get(24)?,
+                version_number: r.get(25)?,
+                version_created_at: r.get(26)?,
+            })
+        })
+        .map_err(sql)?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(sql)?;
+    Ok((rows, total))
+}
+
+/// One past try of a task instance (`task_instance_history`).
+#[derive(Debug, Clone)]
+pub struct TryRow {
+    pub try_number: i64,
+    pub state: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub duration: Option<f64>,
+    pub pid: Option<i64>,
+}
+
+/// Every recorded try of a task instance, oldest first.
+pub fn tries(conn: &Connection, ti_id: &str) -> Result<Vec<TryRow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT try_number, state, start_date, end_date, duration, pid FROM task_instance_history
+             WHERE ti_id = ?1 ORDER BY try_number",
+        )
+        .map_err(sql)?;
+    stmt.query_map([ti_id], |r| {
+        Ok(TryRow {
+            try_number: r.get(0)?,
+            state: r.get(1)?,
+            start_date: r.get(2)?,
+            end_date: r.get(3)?,
+            duration: r.get(4)?,
+            pid: r.get(5)?,
+        })
+    })
+    .map_err(sql)?
+    .collect::<std::result::Result<_, _>>()
+    .map_err(sql)
+}
+
+/// Deletes one task instance (its history goes with it); `false` when it does not exist.
+pub fn delete_ti(tx: &rusqlite::Transaction<'_>, ti_id: &str) -> Result<bool> {
+    Ok(tx
+        .execute("DELETE FROM task_instance WHERE id = ?1", [ti_id])
+        .map_err(sql)?
+        > 0)
+}
+
+/// Run counts per DAG and state for `dag_ids` (every DAG when empty): `(dag_id, state, n)`.
+pub fn run_stats(conn: &Connection, dag_ids: &[String]) -> Result<Vec<(String, String, i64)>> {
+    let mut wh = Where::default();
+    wh.any_of("dag_id", dag_ids);
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT dag_id, state, COUNT(*) FROM dag_run WHERE {} GROUP BY dag_id, state",
+            wh.sql()
+        ))
+        .map_err(sql)?;
+    stmt.query_map(params_from_iter(wh.args.iter()), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .map_err(sql)?
+    .collect::<std::result::Result<_, _>>()
+    .map_err(sql)
 }
