@@ -10,6 +10,7 @@
 
 pub mod subprocess;
 pub mod template;
+pub mod zygote;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +24,8 @@ use crate::dag::Task;
 pub struct TaskRequest {
     pub ti_id: String,
     pub try_number: i64,
+    /// Retries allowed (Airflow's `max_tries`): decides retry vs failure callbacks.
+    pub max_tries: i64,
     pub task: Arc<Task>,
     pub context: template::Context,
     /// NDJSON log file of this try.

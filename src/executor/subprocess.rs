@@ -25,6 +25,7 @@ pub struct SubprocessExecutor {
     events: EventBus,
     done: mpsc::UnboundedSender<ExecutorEvent>,
     running: Arc<Mutex<HashMap<String, u32>>>,
+    zygote: Arc<super::zygote::Zygote>,
 }
 
 /// The interpreter and the embedded runtime for Python tasks, resolved on first use.
@@ -78,6 +79,7 @@ impl SubprocessExecutor {
             events,
             done,
             running: Arc::default(),
+            zygote: Arc::default(),
         }
     }
 }
@@ -159,6 +161,64 @@ impl LogWriter {
     }
 }
 
+/// How often the lines a Python task appends to its log are forwarded to subscribers.
+const LOG_TAIL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Follows a log file another process appends NDJSON records to.
+struct Tail {
+    path: std::path::PathBuf,
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl Tail {
+    /// Starts at the current end of the file.
+    async fn new(path: &std::path::Path) -> Tail {
+        let offset = tokio::fs::metadata(path)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Tail {
+            path: path.to_path_buf(),
+            offset,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Publishes the complete records appended since the last call as one `log` event.
+    async fn forward(&mut self, log: &LogWriter) {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let Ok(mut f) = tokio::fs::File::open(&self.path).await else {
+            return;
+        };
+        if f.seek(std::io::SeekFrom::Start(self.offset)).await.is_err() {
+            return;
+        }
+        let mut buf = Vec::new();
+        let Ok(n) = f.read_to_end(&mut buf).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        self.offset += n as u64;
+        self.partial.extend_from_slice(&buf);
+        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
+            return;
+        };
+        let lines: Vec<Value> = self.partial[..end]
+            .split(|b| *b == b'\n')
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect();
+        self.partial.drain(..=end);
+        if !lines.is_empty() {
+            let mut ev = log.key.clone();
+            ev["lines"] = Value::Array(lines);
+            log.events.publish("log", ev);
+        }
+    }
+}
+
 impl Executor for SubprocessExecutor {
     fn start(&self, req: TaskRequest) {
         let xcom = self.xcom.clone();
@@ -166,6 +226,7 @@ impl Executor for SubprocessExecutor {
         let done = self.done.clone();
         let running = self.running.clone();
         let python = self.python.clone();
+        let zygote = self.zygote.clone();
         tokio::spawn(async move {
             let ti_id = req.ti_id.clone();
             let try_number = req.try_number;
@@ -183,6 +244,7 @@ impl Executor for SubprocessExecutor {
                 running: &running,
                 done: &done,
                 python: &python,
+                zygote: &zygote,
             };
             run(&ctx, &mut finished).await;
             running
@@ -223,6 +285,7 @@ struct Ctx<'a> {
     running: &'a Arc<Mutex<HashMap<String, u32>>>,
     done: &'a mpsc::UnboundedSender<ExecutorEvent>,
     python: &'a PyRuntime,
+    zygote: &'a super::zygote::Zygote,
 }
 
 async fn run(ctx: &Ctx<'_>, out: &mut TaskOutcome) {
@@ -239,6 +302,7 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
         running,
         done,
         python,
+        ..
     } = *ctx;
     let mut rendered = BTreeMap::new();
     let failed = |e: String| Outcome::Failed {
@@ -267,21 +331,14 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
         ),
     )
     .await;
-    if t.mapped.is_some() {
-        let e = format!(
-            "task {} is mapped (.expand/.expand_kwargs); run-time expansion into map indexes is not implemented in this build yet",
-            t.task_id
-        );
-        log.line("leoflow", Some("error"), &e).await;
-        return (
-            Outcome::Failed {
-                error: e,
-                retryable: false,
-            },
-            rendered,
-        );
-    }
-    match t.kind.as_str() {
+    // A map index runs through the Python runtime, which resolves its share of the expand
+    // input (for classic operators too: BashOperator.partial().expand(...)).
+    let kind = if t.mapped.is_some() && t.kind != "empty" {
+        "python"
+    } else {
+        t.kind.as_str()
+    };
+    match kind {
         "empty" => {
             log.line("leoflow", Some("info"), "EmptyOperator: nothing to run")
                 .await;
@@ -418,7 +475,7 @@ async fn run_python(
     out: &mut TaskOutcome,
 ) -> (Outcome, BTreeMap<String, Value>) {
     let req = ctx.req;
-    let rendered = BTreeMap::new();
+    let mut rendered = BTreeMap::new();
     let failed = |e: String| Outcome::Failed {
         error: e,
         retryable: true,
@@ -438,10 +495,11 @@ async fn run_python(
             .collect(),
         Err(e) => return (failed(e.to_string()), rendered),
     };
-    let base = req.log_path.with_extension("");
-    let request_path = base.with_extension("request.json");
-    let result_path = base.with_extension("result.json");
-    let request = json!({
+    let result_path = req.log_path.with_extension("result.json");
+    let _ = tokio::fs::remove_file(&result_path).await;
+    let mut env = task_env(req, req.task.args.get("env"));
+    env.insert("PYTHONUNBUFFERED".into(), "1".into());
+    let ti = json!({
         "dag_file": req.dag_file,
         "dags_folder": req.dags_folder,
         "dag_id": c.dag_id,
@@ -449,54 +507,30 @@ async fn run_python(
         "run_id": c.run_id,
         "map_index": c.map_index,
         "try_number": req.try_number,
+        "max_tries": req.max_tries,
         "kind": req.task.kind,
         "context": c.to_json(),
         "xcom": xcom,
         "variables": c.variables,
+        "connections": c.connections,
+        "env": env,
+        "cwd": req.dags_folder,
+        "log_path": req.log_path,
         "result_path": result_path,
     });
-    let _ = tokio::fs::remove_file(&result_path).await;
-    if let Err(e) = tokio::fs::write(
-        &request_path,
-        serde_json::to_vec(&request).unwrap_or_default(),
-    )
-    .await
-    {
-        return (
-            failed(format!("cannot write {}: {e}", request_path.display())),
-            rendered,
-        );
-    }
-    let mut env = task_env(req, req.task.args.get("env"));
-    env.insert("PYTHONUNBUFFERED".into(), "1".into());
-    env.insert("PYTHONDONTWRITEBYTECODE".into(), "1".into());
-    let args: Vec<std::ffi::OsString> = vec![
-        "-B".into(),
-        runtime.join("boot.py").into(),
-        "run-task".into(),
-        request_path.clone().into(),
-    ];
-    let status = run_process(
-        req,
-        &python,
-        &args,
-        env,
-        Some(req.dags_folder.clone()),
-        log,
-        ctx.running,
-        ctx.done,
-    )
-    .await;
-    let _ = tokio::fs::remove_file(&request_path).await;
+    let status = run_in_zygote(ctx, &python, &runtime, ti, log).await;
     let result: Option<Value> = tokio::fs::read(&result_path)
         .await
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     let _ = tokio::fs::remove_file(&result_path).await;
+    if let Some(Value::Object(fields)) = result.as_ref().map(|r| &r["rendered_fields"]) {
+        rendered.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     let Some(result) = result else {
         let e = match status {
             Err(e) => e,
-            Ok((code, _)) => format!(
+            Ok(code) => format!(
                 "the Python task process exited with code {code} without a result (os._exit or a crash)"
             ),
         };
@@ -533,8 +567,7 @@ async fn run_python(
                 .flatten()
                 .filter_map(|t| t.as_str().map(String::from))
                 .collect();
-            log.line("leoflow", Some("info"), "Task finished: success")
-                .await;
+            // The child logged `Task finished` itself.
             (Outcome::Success, rendered)
         }
         Some("skipped") => (Outcome::Skipped, rendered),
@@ -556,6 +589,74 @@ async fn run_python(
                 },
                 rendered,
             )
+        }
+    }
+}
+
+/// Runs a TI object in the zygote: records its pid, forwards the lines the child appends to its
+/// log to subscribers, enforces `execution_timeout`; the child's exit code.
+async fn run_in_zygote(
+    ctx: &Ctx<'_>,
+    python: &std::path::Path,
+    runtime: &std::path::Path,
+    ti: Value,
+    log: &mut LogWriter,
+) -> Result<i64, String> {
+    let req = ctx.req;
+    let mut tail = Tail::new(&req.log_path).await;
+    let started = ctx.zygote.run(python, runtime, ti).await?;
+    let pid = started.pid;
+    ctx.running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(req.ti_id.clone(), pid);
+    let _ = ctx.done.send(ExecutorEvent::Started {
+        ti_id: req.ti_id.clone(),
+        try_number: req.try_number,
+        pid,
+    });
+    let mut exit = started.exit;
+    let mut deadline = req.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut timed_out = false;
+    let mut tick = tokio::time::interval(LOG_TAIL_INTERVAL);
+    let ended = loop {
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut exit => break r,
+            _ = tick.tick() => tail.forward(log).await,
+            _ = sleep => {
+                if timed_out {
+                    break Ok(Err("the task did not exit after SIGKILL".into()));
+                }
+                kill_group(pid);
+                timed_out = true;
+                // The zygote reaps the group and reports the exit; bounded in case it is gone.
+                deadline = Some(tokio::time::Instant::now() + std::time::Duration::from_secs(10));
+            }
+        }
+    };
+    tail.forward(log).await;
+    if timed_out {
+        let t = req.timeout.unwrap_or_default();
+        return Err(format!(
+            "Timeout: the task exceeded its execution_timeout of {}s and its process group was killed",
+            t.as_secs_f64()
+        ));
+    }
+    match ended {
+        Ok(Ok(exit)) => Ok(exit.returncode),
+        Ok(Err(e)) => {
+            kill_group(pid);
+            Err(e)
+        }
+        Err(_) => {
+            kill_group(pid);
+            Err("lost track of the task process".into())
         }
     }
 }

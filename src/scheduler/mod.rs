@@ -10,6 +10,7 @@
 //!
 //! **Invariant:** the scheduler decides; executors run. `rules` is pure.
 
+pub mod mapping;
 pub mod rules;
 pub mod timetable;
 
@@ -55,6 +56,8 @@ pub struct Scheduler {
     events: EventBus,
     health: Arc<Heartbeats>,
     executor: Arc<dyn Executor>,
+    /// Read to expand mapped tasks over their upstreams' XCom.
+    xcom: crate::xcom::XcomStore,
     config: SchedulerConfig,
     wake: Notify,
     /// Parsed models by version id, with the content hash they were parsed from.
@@ -79,10 +82,16 @@ pub fn start_engine(
     config: SchedulerConfig,
 ) -> (Arc<Scheduler>, tokio::task::JoinHandle<()>) {
     let (done_tx, done_rx) = mpsc::unbounded_channel();
-    let executor: Arc<dyn Executor> = Arc::new(
-        crate::executor::subprocess::SubprocessExecutor::new(xcom, events.clone(), done_tx, python),
-    );
-    let scheduler = Arc::new(Scheduler::new(store, events, health, executor, config));
+    let executor: Arc<dyn Executor> =
+        Arc::new(crate::executor::subprocess::SubprocessExecutor::new(
+            xcom.clone(),
+            events.clone(),
+            done_tx,
+            python,
+        ));
+    let scheduler = Arc::new(Scheduler::new(
+        store, events, health, executor, xcom, config,
+    ));
     let task = tokio::spawn(scheduler.clone().run(done_rx));
     (scheduler, task)
 }
@@ -93,6 +102,7 @@ impl Scheduler {
         events: EventBus,
         health: Arc<Heartbeats>,
         executor: Arc<dyn Executor>,
+        xcom: crate::xcom::XcomStore,
         config: SchedulerConfig,
     ) -> Scheduler {
         Scheduler {
@@ -100,6 +110,7 @@ impl Scheduler {
             events,
             health,
             executor,
+            xcom,
             config,
             wake: Notify::new(),
             specs: Mutex::default(),
@@ -317,23 +328,30 @@ impl Scheduler {
             let mut changed = true;
             while changed {
                 changed = false;
-                let states: HashMap<String, Option<String>> = tis
-                    .iter()
-                    .filter(|t| t.map_index == -1)
-                    .map(|t| (t.task_id.clone(), t.state.clone()))
-                    .collect();
+                // Every map index of a mapped upstream counts, as in Airflow.
+                let mut states: HashMap<String, Vec<Option<String>>> = HashMap::new();
+                for t in &tis {
+                    states
+                        .entry(t.task_id.clone())
+                        .or_default()
+                        .push(t.state.clone());
+                }
+                let mut expand = Vec::new();
                 for ti in tis.iter_mut() {
                     let verdict = match ti.state.as_deref() {
                         None => {
                             let Some(task) = dag.task(&ti.task_id) else {
                                 continue;
                             };
-                            let up = Upstream::tally(
-                                task.upstream
-                                    .iter()
-                                    .map(|u| states.get(u).and_then(|s| s.as_deref())),
-                            );
-                            rules::evaluate(&task.trigger_rule, &up)
+                            let up = Upstream::tally(task.upstream.iter().flat_map(|u| {
+                                states.get(u).into_iter().flatten().map(|s| s.as_deref())
+                            }));
+                            let v = rules::evaluate(&task.trigger_rule, &up);
+                            if v == Verdict::Run && ti.map_index == -1 && task.mapped.is_some() {
+                                expand.push(ti.id.clone());
+                                continue;
+                            }
+                            v
                         }
                         Some(state::UP_FOR_RETRY) => {
                             match ti.next_retry_at.as_deref().and_then(parse_ts) {
@@ -361,6 +379,13 @@ impl Scheduler {
                     ).map_err(sql)?;
                     ti.state = Some(new.to_string());
                     events.push(("task_instance", ti_event(ti)));
+                    changed = true;
+                }
+                if !expand.is_empty() {
+                    for ti_id in expand {
+                        self.expand(tx, run, &dag, &ti_id, &now_s, &mut events)?;
+                    }
+                    tis = runs::tis_of_run(tx, &run.dag_id, &run.run_id)?;
                     changed = true;
                 }
             }
@@ -458,6 +483,69 @@ impl Scheduler {
         };
         let wait = next.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
         Ok((dispatch, events, wait))
+    }
+
+    /// Expands the placeholder (`map_index` -1) of a mapped task whose upstreams are done into
+    /// map indexes 0..n, all scheduled; zero items skip it, an unmappable input fails it.
+    fn expand(
+        &self,
+        tx: &Transaction<'_>,
+        run: &RunRow,
+        dag: &Dag,
+        ti_id: &str,
+        now_s: &str,
+        events: &mut Vec<(&'static str, Value)>,
+    ) -> Result<(), StoreError> {
+        let Some(ti) = runs::tis_where(tx, "id = ?1", &[&ti_id])?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let Some(task) = dag.task(&ti.task_id) else {
+            return Ok(());
+        };
+        let src = RunXcom {
+            xcom: &self.xcom,
+            tx,
+            run,
+            dag,
+        };
+        let mapped = task.mapped.clone().unwrap_or_default();
+        let (state, error, n) = match mapping::expand_len(&ti.task_id, &mapped, &src) {
+            Ok(0) => (state::SKIPPED, None, 0),
+            Ok(n) => (state::SCHEDULED, None, n),
+            Err(e) => (state::FAILED, Some(e), 0),
+        };
+        if n == 0 {
+            tx.execute(
+                "UPDATE task_instance SET state = ?2, error = ?3, start_date = ?4, end_date = ?4 WHERE id = ?1",
+                params![ti.id, state, error, now_s],
+            )
+            .map_err(sql)?;
+            let mut done = ti.clone();
+            done.state = Some(state.into());
+            events.push(("task_instance", ti_event(&done)));
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE task_instance SET map_index = 0, state = 'scheduled', scheduled_dttm = ?2 WHERE id = ?1",
+            params![ti.id, now_s],
+        )
+        .map_err(sql)?;
+        for i in 1..n as i64 {
+            tx.execute(
+                "INSERT INTO task_instance(id, dag_id, run_id, task_id, map_index, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id, state, scheduled_dttm)
+                 SELECT ?2, dag_id, run_id, task_id, ?3, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id, 'scheduled', ?4 FROM task_instance WHERE id = ?1",
+                params![ti.id, uuid::Uuid::new_v4().to_string(), i, now_s],
+            )
+            .map_err(sql)?;
+        }
+        events.push((
+            "task_instance",
+            json!({"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": -1, "state": "scheduled", "expanded": n}),
+        ));
+        Ok(())
     }
 
     /// Creates `scheduled__<tick>` runs for every due tick of unpaused DAGs, records each
@@ -559,6 +647,7 @@ impl Scheduler {
                 params.insert(k.clone(), v.clone());
             }
         }
+        let (variables, connections) = crate::secrets::for_tasks(&self.store);
         let context = Context {
             dag_id: d.ti.dag_id.clone(),
             run_id: d.ti.run_id.clone(),
@@ -570,8 +659,8 @@ impl Scheduler {
             data_interval_end: d.run.data_interval_end.clone(),
             params: Value::Object(params),
             conf: d.run.conf.clone(),
-            variables: Default::default(),
-            connections: json!({}),
+            variables,
+            connections,
         };
         let mut log_path = self
             .config
@@ -586,6 +675,7 @@ impl Scheduler {
         self.executor.start(TaskRequest {
             ti_id: d.ti.id.clone(),
             try_number: d.ti.try_number,
+            max_tries: d.ti.max_tries,
             timeout: task
                 .execution_timeout
                 .filter(|s| *s > 0.0)
@@ -702,6 +792,50 @@ pub fn retry_delay(delay: f64, exponential: bool, max: Option<f64>, try_number: 
     match max {
         Some(m) if m > 0.0 => d.min(m),
         _ => d,
+    }
+}
+
+/// The XCom of one run, as the mapping code reads it.
+struct RunXcom<'a> {
+    xcom: &'a crate::xcom::XcomStore,
+    tx: &'a Transaction<'a>,
+    run: &'a RunRow,
+    dag: &'a Dag,
+}
+
+impl mapping::XcomSource for RunXcom<'_> {
+    fn values(&self, task_id: &str, key: &str) -> Result<mapping::Pulled, String> {
+        let mapped: i64 = self
+            .tx
+            .query_row(
+                "SELECT COUNT(*) FROM task_instance WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index >= 0",
+                params![self.run.dag_id, self.run.run_id, task_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| e.to_string())?;
+        if mapped > 0 {
+            return Ok(mapping::Pulled::Mapped(mapped as usize));
+        }
+        let k = crate::xcom::XcomKey {
+            dag_id: self.run.dag_id.clone(),
+            run_id: self.run.run_id.clone(),
+            task_id: task_id.to_string(),
+            map_index: -1,
+            key: key.to_string(),
+        };
+        self.xcom
+            .get(&k)
+            .map(mapping::Pulled::Single)
+            .map_err(|e| e.to_string())
+    }
+
+    fn param(&self, name: &str) -> Option<Value> {
+        self.run.conf.get(name).cloned().or_else(|| {
+            self.dag
+                .params
+                .get(name)
+                .and_then(|p| p.get("value").cloned())
+        })
     }
 }
 
