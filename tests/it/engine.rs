@@ -1,6 +1,7 @@
-//! Issue 5 (run engine), the parts built so far: trigger through the API, the event-driven
-//! scheduler with trigger rules and retries, the subprocess executor for bash tasks with
-//! templates, XCom, logs, skips and timeouts.
+//! Issue 5 (run engine): trigger through the API, the event-driven scheduler with trigger
+//! rules, retries and backoff, dynamic task mapping, the subprocess executor (bash tasks with
+//! templates, Python tasks through the zygote), XCom and its size limit, logs, skips, timeouts
+//! and crash recovery.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -722,4 +723,196 @@ fn a_version_rewritten_in_place_is_run_with_its_new_content() {
     let (run, tis) = wait_run(&s, "grow", run["dag_run_id"].as_str().unwrap());
     assert_eq!(run["state"], "success", "{run}");
     assert_eq!(tis["b"]["state"], "success");
+}
+
+/// All task instances of a run as (task_id, map_index, state), sorted.
+fn ti_rows(s: &Server, dag_id: &str, run_id: &str) -> Vec<(String, i64, String)> {
+    let (_, tis) = get_json(&s.url(&format!(
+        "/api/v2/dags/{dag_id}/dagRuns/{}/taskInstances?limit=100",
+        enc(run_id)
+    )));
+    let mut rows: Vec<(String, i64, String)> = tis["task_instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["task_id"].as_str().unwrap().to_string(),
+                t["map_index"].as_i64().unwrap(),
+                t["state"].as_str().unwrap_or("none").to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn log_of(home: &Path, dag_id: &str, run_id: &str, task: &str) -> String {
+    std::fs::read_to_string(
+        home.join(format!("logs/dag_id={dag_id}"))
+            .join(format!("run_id={run_id}"))
+            .join(format!("task_id={task}"))
+            .join("attempt=1.log"),
+    )
+    .unwrap_or_default()
+}
+
+#[test]
+fn mapped_tasks_expand_at_run_time_from_upstream_xcom() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("mapped.py"),
+        r#"
+from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("mapped", schedule=None):
+    @task
+    def numbers():
+        return [1, 2, 3]
+    @task
+    def scale(x, factor):
+        return x * factor
+    @task
+    def total(values):
+        print("total is", sum(values))
+    @task
+    def nothing():
+        return []
+    @task
+    def scalar():
+        return 5
+    @task
+    def letters():
+        return ["a", "b"]
+    total(scale.partial(factor=10).expand(x=numbers()))
+    BashOperator.partial(task_id="echo").expand(bash_command=["echo first", "echo second"])
+    scale.override(task_id="zero").partial(factor=1).expand(x=nothing())
+    scale.override(task_id="bad").partial(factor=1).expand(x=scalar())
+    scale.override(task_id="product").expand(x=letters(), factor=[1, 2, 3])
+"#,
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "mapped", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (run, _) = wait_run(&s, "mapped", &run_id);
+    assert_eq!(run["state"], "failed", "the unmappable input fails the run");
+    let rows = ti_rows(&s, "mapped", &run_id);
+    let of = |task: &str| -> Vec<(i64, String)> {
+        rows.iter()
+            .filter(|r| r.0 == task)
+            .map(|r| (r.1, r.2.clone()))
+            .collect()
+    };
+    let ok = |n: i64| {
+        (0..n)
+            .map(|i| (i, "success".to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("scale"), ok(3), "{rows:?}");
+    assert_eq!(of("echo"), ok(2), "{rows:?}");
+    assert_eq!(of("product"), ok(6), "cartesian product of 2 x 3: {rows:?}");
+    assert_eq!(of("zero"), vec![(-1, "skipped".to_string())]);
+    // As in Airflow, the upstream that pushed an unmappable value fails, naming the type.
+    assert_eq!(of("scalar"), vec![(-1, "failed".to_string())]);
+    assert_eq!(of("bad"), vec![(-1, "upstream_failed".to_string())]);
+    let scalar = log_of(home.path(), "mapped", &run_id, "scalar");
+    assert!(scalar.contains("unmappable return type 'int'"), "{scalar}");
+    assert_eq!(of("total"), vec![(-1, "success".to_string())]);
+    // The downstream got every map index's value, in order.
+    assert!(
+        log_of(home.path(), "mapped", &run_id, "total").contains("total is 60"),
+        "{}",
+        log_of(home.path(), "mapped", &run_id, "total")
+    );
+    let echo1 = std::fs::read_to_string(
+        home.path()
+            .join("logs/dag_id=mapped")
+            .join(format!("run_id={run_id}"))
+            .join("task_id=echo/map_index=1/attempt=1.log"),
+    )
+    .unwrap();
+    assert!(echo1.contains("second"), "{echo1}");
+    let (_, xcom) = get_json(&s.url(&format!(
+        "/api/v2/dags/mapped/dagRuns/{}/taskInstances/scale/xcomEntries/return_value?map_index=2",
+        enc(&run_id)
+    )));
+    assert_eq!(xcom["value"], json!(30), "{xcom}");
+}
+
+#[test]
+fn python_timeouts_kill_the_group_retries_wait_and_oversized_xcom_fails() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let marker = format!(
+        "{}.{}",
+        4000 + std::process::id() % 1000,
+        std::process::id()
+    );
+    std::fs::write(
+        dags.path().join("py.py"),
+        format!(
+            r#"
+import datetime, subprocess, time
+from airflow.sdk import DAG, task
+with DAG("py", schedule=None):
+    @task(execution_timeout=datetime.timedelta(seconds=1))
+    def hangs():
+        subprocess.Popen(["sleep", "{marker}"])
+        time.sleep(60)
+    @task(retries=2, retry_delay=datetime.timedelta(seconds=1), retry_exponential_backoff=True)
+    def flaky():
+        raise ValueError("not yet")
+    @task
+    def big():
+        return "x" * 5000
+    hangs()
+    flaky()
+    big()
+"#
+        ),
+    )
+    .unwrap();
+    let mut cmd = leoflow(home.path());
+    cmd.env("LEOFLOW_XCOM_MAX_BYTES", "1024");
+    let s = Server::start_with(cmd, home.path(), &[dags.path().to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get_json(&s.url("/api/v2/dags/py")).0 != 200 {
+        assert!(Instant::now() < deadline, "{}", s.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, run) = trigger(&s, "py", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (_, tis) = wait_run(&s, "py", &run_id);
+    assert_eq!(tis["hangs"]["state"], "failed");
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        !ps.lines().any(|l| l.contains(&format!("sleep {marker}"))),
+        "orphans left:\n{ps}"
+    );
+    // Three tries; the waits between them back off exponentially: 1 s, then 2 s.
+    assert_eq!(tis["flaky"]["state"], "failed");
+    assert_eq!(tis["flaky"]["try_number"], 3);
+    let (_, tries) = get_json(&s.url(&format!(
+        "/api/v2/dags/py/dagRuns/{}/taskInstances/flaky/tries",
+        enc(&run_id)
+    )));
+    let tries = tries["task_instances"].as_array().unwrap().clone();
+    assert_eq!(tries.len(), 3, "{tries:?}");
+    let t =
+        |v: &Value, k: &str| chrono::DateTime::parse_from_rfc3339(v[k].as_str().unwrap()).unwrap();
+    let gap1 = (t(&tries[1], "start_date") - t(&tries[0], "end_date")).num_milliseconds();
+    let gap2 = (t(&tries[2], "start_date") - t(&tries[1], "end_date")).num_milliseconds();
+    assert!((1000..1800).contains(&gap1), "first retry after {gap1} ms");
+    assert!((2000..2800).contains(&gap2), "second retry after {gap2} ms");
+    // An XCom over the limit fails the task with a message saying what to do.
+    assert_eq!(tis["big"]["state"], "failed");
+    let big = log_of(home.path(), "py", &run_id, "big");
+    assert!(big.contains("over the limit of 1024 bytes"), "{big}");
 }
