@@ -4,6 +4,7 @@
 //! file becomes a finished task, and the invariants each module keeps.
 
 pub mod api;
+pub mod audit;
 pub mod authoring;
 pub mod cli;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod python;
 pub mod scheduler;
+pub mod secrets;
 pub mod store;
 pub mod ui;
 pub mod watch;

@@ -10,6 +10,7 @@
 //! `user_version` above what we know) is refused before anything writes to it, so the file
 //! stays byte-identical.
 
+pub mod admin;
 pub mod dags;
 mod migrate;
 pub mod runs;
