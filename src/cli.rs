@@ -118,6 +118,52 @@ Examples:
   leoflow db reset --yes              Delete all metadata, XCom and logs of this home"
     )]
     Db(DbCommand),
+
+    /// Manage who may sign in to the API and UI (roles viewer, user, admin)
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  leoflow users list
+  leoflow users create --username ann --role user      Prints a generated password
+  leoflow users reset-password --username admin --password 'new secret'
+
+Works on the home's database directly, also while a server runs."
+    )]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a user; without --password one is generated and printed once
+    #[command(
+        after_help = "Examples:\n  leoflow users create --username ann --role viewer\n  leoflow users create --username ci --role user --password \"$CI_PASSWORD\""
+    )]
+    Create {
+        /// 1 to 64 letters, digits or . _ - @
+        #[arg(long)]
+        username: String,
+        /// viewer (read-only), user (also runs DAGs) or admin (also variables, connections, pools, users)
+        #[arg(long, value_parser = ["viewer", "user", "admin"])]
+        role: String,
+        /// At least 8 characters [default: generated]
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Set a user's password; without --password one is generated and printed once
+    #[command(
+        after_help = "Examples:\n  leoflow users reset-password --username admin\n  leoflow users reset-password --username ann --password 'correct horse'"
+    )]
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        /// At least 8 characters [default: generated]
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// List the users with their roles and last sign-in
+    #[command(after_help = "Example:\n  leoflow users list")]
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -360,6 +406,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print!("{}", config.render());
                 return Ok(ExitCode::SUCCESS);
             }
+            if let Err(why) = crate::lite::check_auth_bind(&config) {
+                eprintln!("error: {why}");
+                return Ok(ExitCode::from(2));
+            }
             let forced = cli.log_level.is_some();
             crate::logging::init(config.log_format, &config.log_level, forced);
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -429,7 +479,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = cli.config(None, None)?;
             db(cmd, &config)
         }
+        Command::Users(cmd) => {
+            let config = cli.config(None, None)?;
+            users(cmd, &config)
+        }
     }
+}
+
+fn users(cmd: &UsersCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    use crate::auth::manage;
+    let home = Home::new(&config.home);
+    home.create()?;
+    let store = crate::store::Store::open(&home.db_path())?;
+    let shown_once = |pw: Option<String>| {
+        if let Some(pw) = pw {
+            println!("password: {pw}");
+            println!("(shown once; change it with `leoflow users reset-password`)");
+        }
+    };
+    match cmd {
+        UsersCommand::Create {
+            username,
+            role,
+            password,
+        } => {
+            let role = crate::api::identity::Role::parse(role)
+                .context("--role takes viewer, user or admin")?;
+            let generated = manage::create(&store, username, role, password.as_deref())?;
+            println!("created user {username:?} with role {}", role.as_str());
+            shown_once(generated);
+        }
+        UsersCommand::ResetPassword { username, password } => {
+            let generated =
+                manage::reset_password(&store, home.root(), username, password.as_deref())?;
+            println!(
+                "new password set for {username:?}; its current tokens stay valid until they expire"
+            );
+            shown_once(generated);
+        }
+        UsersCommand::List => print!("{}", manage::table(&manage::list(&store)?)),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn db(cmd: &DbCommand, config: &Config) -> anyhow::Result<ExitCode> {

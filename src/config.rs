@@ -35,6 +35,11 @@ pub struct Layer {
     pub allowed_hosts: Option<Vec<String>>,
     pub secret_key: Option<String>,
     pub no_auth: Option<bool>,
+    /// Lifetime of API tokens in seconds (Airflow's `jwt_expiration_time`).
+    pub token_ttl: Option<u64>,
+    /// The `admin` user's password; environment only (`LEOFLOW_ADMIN_PASSWORD`), never a file.
+    #[serde(skip)]
+    pub admin_password: Option<String>,
     pub dags_paused_at_creation: Option<bool>,
     /// `auto` (OS notifications, polling if they fail) or `poll`.
     pub watcher: Option<String>,
@@ -103,6 +108,10 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     pub secret_key: Option<String>,
     pub no_auth: bool,
+    /// Lifetime of API tokens in seconds.
+    pub token_ttl: u64,
+    /// Sets (or resets) the `admin` user's password at start-up.
+    pub admin_password: Option<String>,
     pub dags_paused_at_creation: bool,
     /// Poll the DAG folder instead of using OS notifications.
     pub watcher_poll: bool,
@@ -209,6 +218,8 @@ impl Layer {
             }),
             secret_key: get("LEOFLOW_SECRET_KEY"),
             no_auth: parse_bool("no_auth", "LEOFLOW_NO_AUTH")?,
+            token_ttl: num("token_ttl", "LEOFLOW_TOKEN_TTL", get("LEOFLOW_TOKEN_TTL"))?,
+            admin_password: get("LEOFLOW_ADMIN_PASSWORD"),
             dags_paused_at_creation: parse_bool(
                 "dags_paused_at_creation",
                 "LEOFLOW_DAGS_PAUSED_AT_CREATION",
@@ -354,6 +365,17 @@ impl Config {
             },
         );
         let (no_auth, _) = layer!(no_auth, false);
+        let (token_ttl, ttl_src) = layer!(token_ttl, 86_400);
+        if token_ttl == 0 {
+            return Err(ConfigError::Invalid {
+                name: "token_ttl",
+                value: "0".into(),
+                origin: ttl_src,
+                expected: "a token lifetime in seconds of at least 1 (default 86400)".into(),
+            });
+        }
+        let (admin_password, _) = layer!(admin_password, String::new());
+        let admin_password = Some(admin_password).filter(|p| !p.is_empty());
         let (dags_paused_at_creation, _) = layer!(dags_paused_at_creation, true);
         let (watcher, w_src) = layer!(watcher, "auto".to_string());
         let watcher_poll = match watcher.as_str() {
@@ -384,6 +406,8 @@ impl Config {
             allowed_hosts,
             secret_key,
             no_auth,
+            token_ttl,
+            admin_password,
             dags_paused_at_creation,
             watcher_poll,
             sources: s,
@@ -436,6 +460,15 @@ impl Config {
                 },
             ),
             ("no_auth", self.no_auth.to_string()),
+            ("token_ttl", self.token_ttl.to_string()),
+            (
+                "admin_password",
+                q(if self.admin_password.is_some() {
+                    "********"
+                } else {
+                    "(generated in home on first start)"
+                }),
+            ),
             (
                 "dags_paused_at_creation",
                 self.dags_paused_at_creation.to_string(),

@@ -29,17 +29,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
     // Install the handlers first: a signal that arrives while starting must still stop cleanly.
     let shutdown = shutdown_signal()?;
-    if !config.is_loopback() && config.no_auth {
-        bail!(
-            "refusing to serve {} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1 or ::1). Drop --no-auth, or bind --host 127.0.0.1",
-            config.host
-        );
+    if let Err(why) = check_auth_bind(&config) {
+        bail!("{why}");
     }
     let home = Home::new(&config.home);
     home.create()?;
     let _lock = home.lock()?;
     let store = Store::open(&home.db_path())?;
     let xcom = XcomStore::open(&home.xcom_dir(), config.xcom_max_bytes)?;
+    let (auth, auth_line) = start_auth(&config, &home, &store)?;
 
     let addr = SocketAddr::new(config.host, config.port);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -77,8 +75,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         events: events.clone(),
         progress: progress.clone(),
         shutdown: shutdown_rx,
+        auth: Some(auth),
     };
-    print_banner(&config, addr, started.elapsed());
+    print_banner(&config, addr, started.elapsed(), &auth_line);
 
     // DAG parsing starts after the API serves: the first parse pays interpreter start-up.
     let processor = tokio::spawn(start_dag_processor(
@@ -185,7 +184,44 @@ async fn start_dag_processor(
     pool.shutdown().await;
 }
 
-fn print_banner(config: &Config, addr: SocketAddr, took: Duration) {
+/// Refuses to serve without authentication anywhere but on loopback; the error explains why.
+pub fn check_auth_bind(config: &Config) -> Result<(), String> {
+    if config.no_auth && !config.is_loopback() {
+        return Err(format!(
+            "refusing to serve {host} without authentication: --no-auth is only allowed on a loopback address (127.0.0.1 or ::1), because anyone who can reach {host} would act as admin. Either drop --no-auth (sign in as \"admin\"; its password is printed on the first start) or bind --host 127.0.0.1",
+            host = config.host
+        ));
+    }
+    Ok(())
+}
+
+/// The signing secret, the auth service, and (auth on) the first-start `admin` user; returns
+/// the banner line about signing in.
+fn start_auth(
+    config: &Config,
+    home: &Home,
+    store: &Store,
+) -> anyhow::Result<(Arc<crate::auth::Auth>, String)> {
+    let secret = crate::auth::signing_secret(home.root(), config.secret_key.as_deref())?;
+    let auth = crate::auth::Auth::new(
+        store.clone(),
+        &secret,
+        Duration::from_secs(config.token_ttl),
+    )?;
+    let line = if config.no_auth {
+        tracing::warn!(
+            "authentication is off (--no-auth): every request to {} acts as admin",
+            config.host
+        );
+        "  Auth      off (--no-auth): every request acts as admin".to_string()
+    } else {
+        crate::auth::ensure_admin(store, home.root(), config.admin_password.as_deref())?
+            .banner_line()
+    };
+    Ok((Arc::new(auth), line))
+}
+
+fn print_banner(config: &Config, addr: SocketAddr, took: Duration, auth_line: &str) {
     use std::io::Write;
     let host = match addr.ip() {
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
@@ -195,7 +231,7 @@ fn print_banner(config: &Config, addr: SocketAddr, took: Duration) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "Leoflow Lite {} ready in {} ms\n  UI        {url}/\n  API       {url}/api/v2\n  DAGs      {}\n  Home      {}\n  Executor  {}\n  Stop      Ctrl+C (or SIGTERM)",
+        "Leoflow Lite {} ready in {} ms\n  UI        {url}/\n  API       {url}/api/v2\n  DAGs      {}\n  Home      {}\n  Executor  {}\n{auth_line}\n  Stop      Ctrl+C (or SIGTERM)",
         crate::VERSION,
         took.as_millis(),
         config.dags_folder.display(),

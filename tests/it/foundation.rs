@@ -324,7 +324,7 @@ fn no_auth_off_loopback_is_refused() {
     let mut c = leoflow(home.path());
     c.args(["lite", "--host", "0.0.0.0", "--port", "0", "--no-auth"]);
     let (code, _, err) = run(c);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         err.contains("--no-auth is only allowed on a loopback address"),
         "{err}"

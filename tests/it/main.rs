@@ -1,6 +1,7 @@
 //! Integration tests: the real `leoflow` binary on a temp home and a free port, driven over
 //! real HTTP on loopback. One test target, one module per area.
 
+mod auth;
 mod admin;
 mod authoring;
 mod engine;

@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: start the real binary, talk HTTP to it, and on
 //! failure show what it printed.
+//!
+//! Authentication: [`Server::start`] and [`Server::start_with`] pass `--no-auth` (allowed on
+//! loopback), so tests that are not about auth talk without a token. Tests of auth use
+//! [`Server::start_secure`] / [`Server::start_secure_with`] and get tokens with
+//! [`Server::token`]; set `LEOFLOW_ADMIN_PASSWORD` on the command to know the admin's password.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -44,13 +49,44 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `leoflow lite` on `home` with `--port 0` and waits for its banner.
+    /// Starts `leoflow lite --no-auth` on `home` with `--port 0` and waits for its banner.
     pub fn start(home: &Path, extra: &[&str]) -> Server {
         Self::start_with(leoflow(home), home, extra)
     }
 
-    pub fn start_with(mut cmd: Command, home: &Path, extra: &[&str]) -> Server {
-        cmd.args(["lite", "--port", "0"]).args(extra);
+    /// [`Server::start`] with a prepared command (environment, cwd).
+    pub fn start_with(cmd: Command, home: &Path, extra: &[&str]) -> Server {
+        Self::spawn(cmd, home, &["--no-auth"], extra)
+    }
+
+    /// Starts `leoflow lite` with authentication on.
+    #[allow(dead_code)]
+    pub fn start_secure(home: &Path, extra: &[&str]) -> Server {
+        Self::spawn(leoflow(home), home, &[], extra)
+    }
+
+    /// [`Server::start_secure`] with a prepared command (e.g. `LEOFLOW_ADMIN_PASSWORD`).
+    #[allow(dead_code)]
+    pub fn start_secure_with(cmd: Command, home: &Path, extra: &[&str]) -> Server {
+        Self::spawn(cmd, home, &[], extra)
+    }
+
+    /// Signs in with `POST /auth/token` (JSON) and returns the access token.
+    #[allow(dead_code)]
+    pub fn token(&self, username: &str, password: &str) -> String {
+        let r = http()
+            .post(self.url("/auth/token"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().unwrap();
+        assert_eq!(status, 201, "sign-in as {username} failed: {body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    fn spawn(mut cmd: Command, home: &Path, auth: &[&str], extra: &[&str]) -> Server {
+        cmd.args(["lite", "--port", "0"]).args(auth).args(extra);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawning leoflow lite");
         let output = Arc::new(Mutex::new(String::new()));
