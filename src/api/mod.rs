@@ -8,6 +8,7 @@
 //! rest of the system through the handles in `AppState`.
 
 mod actions;
+mod backfills;
 mod admin;
 mod auth;
 mod config;
@@ -167,7 +168,8 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(runs::routes())
         .merge(dags::routes())
-        .merge(xcom_entries::routes());
+        .merge(xcom_entries::routes())
+        .merge(backfills::routes());
     Router::new()
         .nest("/api/v2", api)
         .route("/ui/events", get(sse::events))

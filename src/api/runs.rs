@@ -346,70 +346,12 @@ fn parse_date(
     }
 }
 
-/// Checks `conf` against the DAG's `params` (JSON-schema `type`, `enum`, `minimum`,
-/// `maximum`); returns the first problem.
-fn check_conf(
+/// Checks `conf` against the DAG's `params` (400 with the first problem, as Airflow).
+pub fn check_conf(
     dag: &crate::dag::Dag,
     conf: &serde_json::Map<String, Value>,
 ) -> Result<(), ApiError> {
-    for (name, p) in &dag.params {
-        let value = conf.get(name).or_else(|| p.get("value"));
-        let schema = p.get("schema").cloned().unwrap_or(json!({}));
-        let Some(v) = value else { continue };
-        let bad =
-            |why: String| ApiError::bad_request(format!("Invalid input for param {name}: {why}"));
-        if v.is_null() {
-            let nullable = match schema.get("type") {
-                Some(Value::Array(ts)) => ts.iter().any(|t| t == "null"),
-                Some(Value::String(t)) => t == "null",
-                _ => true,
-            };
-            if !nullable {
-                return Err(bad("None is not of the required type".into()));
-            }
-            continue;
-        }
-        if let Some(t) = schema.get("type") {
-            let types: Vec<&str> = match t {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
-                _ => vec![],
-            };
-            let ok = types.is_empty()
-                || types.iter().any(|t| match *t {
-                    "string" => v.is_string(),
-                    "integer" => v.is_i64() || v.is_u64(),
-                    "number" => v.is_number(),
-                    "boolean" => v.is_boolean(),
-                    "array" => v.is_array(),
-                    "object" => v.is_object(),
-                    "null" => v.is_null(),
-                    _ => true,
-                });
-            if !ok {
-                return Err(bad(format!("{v} is not of type {}", types.join(" or "))));
-            }
-        }
-        if let Some(Value::Array(options)) = schema.get("enum")
-            && !options.contains(v)
-        {
-            return Err(bad(format!(
-                "{v} is not one of {}",
-                Value::Array(options.clone())
-            )));
-        }
-        if let (Some(min), Some(n)) = (schema.get("minimum").and_then(|m| m.as_f64()), v.as_f64())
-            && n < min
-        {
-            return Err(bad(format!("{n} is less than the minimum of {min}")));
-        }
-        if let (Some(max), Some(n)) = (schema.get("maximum").and_then(|m| m.as_f64()), v.as_f64())
-            && n > max
-        {
-            return Err(bad(format!("{n} is greater than the maximum of {max}")));
-        }
-    }
-    Ok(())
+    crate::dag::params::check_conf(dag, conf).map_err(ApiError::bad_request)
 }
 
 /// `POST /api/v2/dags/{dag_id}/dagRuns`: trigger a run.

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_auth",
         sql: include_str!("../../migrations/0004_auth.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_backfill",
+        sql: include_str!("../../migrations/0005_backfill.sql"),
+    },
 ];
 
 /// The schema version this binary writes.
