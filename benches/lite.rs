@@ -27,7 +27,7 @@ fn spawn(home: &Path, port: u16, dags: &Path) -> Child {
         .env("HOME", home)
         .args(["--home"])
         .arg(home)
-        .args(["lite", "--port", &port.to_string()])
+        .args(["lite", "--no-auth", "--port", &port.to_string()])
         .arg(dags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
