@@ -9,9 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{
-    self, BulkEntity, Mask, audit_extra, invalid, no_team, present, write_api,
-};
+use super::admin::{self, BulkEntity, Mask, audit_extra, invalid, no_team, present, write_api};
 use super::identity::Identity;
 use super::params::Params;
 use super::{ApiError, AppState, JsonBody};
