@@ -19,6 +19,7 @@ mod event_logs;
 pub mod identity;
 mod meta;
 mod middleware;
+mod openapi;
 mod params;
 mod pools;
 mod runs;
@@ -170,13 +171,17 @@ pub fn app(state: AppState) -> Router {
         .merge(dags::routes())
         .merge(xcom_entries::routes())
         .merge(backfills::routes());
-    Router::new()
+    let routes = Router::new()
         .nest("/api/v2", api)
         .route("/ui/events", get(sse::events))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
         .route("/static/{*path}", get(meta::static_file))
         .merge(auth::token_routes())
+        .merge(openapi::routes())
+        .route_layer(axum::middleware::from_fn(openapi::probe));
+    openapi::remember(routes.clone().with_state(state.clone()));
+    routes
         .fallback(meta::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
