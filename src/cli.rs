@@ -119,6 +119,15 @@ Examples:
     )]
     Db(DbCommand),
 
+    /// Run single tasks without a server
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  leoflow tasks test etl_xcom extract --dags-folder examples/dags"
+    )]
+    Tasks(TasksCommand),
+
     /// Manage who may sign in to the API and UI (roles viewer, user, admin)
     #[command(
         subcommand,
@@ -184,6 +193,26 @@ pub enum DbCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// Run one task of a DAG in-process, ignoring its upstreams (like `airflow tasks test`)
+    #[command(
+        after_help = "Examples:\n  leoflow tasks test etl_xcom extract --dags-folder examples/dags\n  leoflow tasks test hello_taskflow greet --conf '{\"name\": \"Ada\"}'\n\nUses a throw-away state directory, streams the task's log; exits 1 when the task fails.\nUpstream XCom is not available (as in Airflow, nothing upstream has run)."
+    )]
+    Test {
+        dag_id: String,
+        task_id: String,
+        /// DAG folder [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+        #[arg(long, value_name = "DIR")]
+        dags_folder: Option<PathBuf>,
+        /// Run configuration (JSON object), checked against the DAG's params
+        #[arg(long, value_name = "JSON")]
+        conf: Option<String>,
+        #[command(flatten)]
+        py: PyArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum DagsCommand {
     /// List the DAGs of a folder (import errors go to stderr)
     #[command(
@@ -227,6 +256,22 @@ pub enum DagsCommand {
         conf: Option<String>,
         #[command(flatten)]
         py: PyArgs,
+    },
+    /// Queue a run of a DAG in the home's database; a running server starts it at once
+    #[command(
+        after_help = "Examples:\n  leoflow dags trigger etl_xcom\n  leoflow dags trigger hello_taskflow --conf '{\"name\": \"Ada\"}'\n  leoflow dags trigger etl_xcom --run-id nightly_fix --logical-date 2025-01-01T00:00:00Z\n\nLike `airflow dags trigger`: the DAG must have been parsed by `leoflow lite` on this home;\nconf is checked against the DAG's params. Prints the run id."
+    )]
+    Trigger {
+        dag_id: String,
+        /// Run configuration (JSON object), checked against the DAG's params
+        #[arg(long, value_name = "JSON")]
+        conf: Option<String>,
+        /// Run id [default: manual__<logical date or now>]
+        #[arg(long, value_name = "ID")]
+        run_id: Option<String>,
+        /// Logical date (RFC 3339) [default: none, as Airflow 3]
+        #[arg(long, value_name = "DATE")]
+        logical_date: Option<String>,
     },
     /// Print a DAG's task graph as a tree or as Graphviz dot
     #[command(
@@ -474,7 +519,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let config = cli.py_config(py, dags_folder.clone())?;
                 crate::authoring::graph(&config, dag_id, format)
             }
+            DagsCommand::Trigger {
+                dag_id,
+                conf,
+                run_id,
+                logical_date,
+            } => {
+                let config = cli.config(None, None)?;
+                crate::dagtest::trigger(
+                    &config,
+                    dag_id,
+                    conf.as_deref(),
+                    run_id.clone(),
+                    logical_date.as_deref(),
+                )
+            }
         },
+        Command::Tasks(TasksCommand::Test {
+            dag_id,
+            task_id,
+            dags_folder,
+            conf,
+            py,
+        }) => {
+            let config = cli.py_config(py, dags_folder.clone())?;
+            crate::dagtest::run_task(&config, dag_id, task_id, conf.as_deref())
+        }
         Command::Db(cmd) => {
             let config = cli.config(None, None)?;
             db(cmd, &config)

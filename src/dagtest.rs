@@ -1,6 +1,9 @@
-//! `leoflow dags test DAG`: one run, in this process, on a throw-away state directory, with the
-//! same parser, scheduler and executor as the server; task logs stream to the terminal and a
-//! summary table ends it (like `airflow dags test`).
+//! The CLI's run commands. `leoflow dags test DAG`: one run, in this process, on a throw-away
+//! state directory, with the same parser, scheduler and executor as the server; task logs
+//! stream to the terminal with a progress bar and a summary table ends it (like `airflow dags
+//! test`). `leoflow tasks test DAG TASK`: the same for one task, its upstreams ignored.
+//! `leoflow dags trigger DAG`: queue a run in the home's database (like `airflow dags
+//! trigger`); a running server notices the write and starts it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,15 +24,124 @@ use crate::store::dags::ParsedFile;
 use crate::store::runs;
 use crate::xcom::XcomStore;
 
+/// `--conf` as a JSON object.
+fn parse_conf(conf: Option<&str>) -> anyhow::Result<Value> {
+    match conf {
+        None => Ok(Value::Object(Default::default())),
+        Some(c) => match serde_json::from_str(c) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(other) => {
+                bail!("--conf must be a JSON object, e.g. '{{\"key\": \"value\"}}', not {other}")
+            }
+            Err(e) => bail!(
+                "--conf is not valid JSON ({e}); give an object, e.g. '{{\"key\": \"value\"}}'"
+            ),
+        },
+    }
+}
+
 /// Runs `dag_id` once; exit 0 when the run succeeds.
 pub fn run(config: &Config, dag_id: &str, conf: Option<&str>) -> anyhow::Result<ExitCode> {
-    let conf: Value = match conf {
-        None => Value::Object(Default::default()),
-        Some(c) => match serde_json::from_str(c) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => bail!("--conf must be a JSON object, e.g. '{{\"key\": \"value\"}}'"),
-        },
+    in_scratch(config, dag_id, None, conf)
+}
+
+/// Runs one task of `dag_id`, ignoring its upstreams; exit 0 when it succeeds.
+pub fn run_task(
+    config: &Config,
+    dag_id: &str,
+    task_id: &str,
+    conf: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    in_scratch(config, dag_id, Some(task_id), conf)
+}
+
+/// Queues a manual run in the home's database; prints its id.
+pub fn trigger(
+    config: &Config,
+    dag_id: &str,
+    conf: Option<&str>,
+    run_id: Option<String>,
+    logical_date: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let conf = parse_conf(conf)?;
+    let logical = match logical_date {
+        None => None,
+        Some(d) => Some(
+            chrono::DateTime::parse_from_rfc3339(d)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "--logical-date {d:?} is not an RFC 3339 date-time ({e}); e.g. 2025-01-01T00:00:00Z"
+                    )
+                })?
+                .with_timezone(&chrono::Utc),
+        ),
     };
+    let home = Home::new(&config.home);
+    if !home.db_path().exists() {
+        bail!(
+            "no Leoflow database in {}: start `leoflow lite` on your DAG folder once so it knows {dag_id:?}",
+            config.home.display()
+        );
+    }
+    let store = Store::open(&home.db_path())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let id = dag_id.to_string();
+    let row = rt
+        .block_on(store.read(move |c| crate::store::dags::get_dag(c, &id)))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "DAG {dag_id:?} is not in {}; check the id (`leoflow dags list`) and that `leoflow lite` has parsed its file",
+                home.db_path().display()
+            )
+        })?;
+    if let Value::Object(m) = &conf {
+        crate::dag::params::check_conf(&row.dag, m).map_err(|e| anyhow::anyhow!("--conf: {e}"))?;
+    }
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let now = chrono::Utc::now();
+    let new = runs::NewRun {
+        dag_id: dag_id.to_string(),
+        run_id: run_id.unwrap_or_else(|| {
+            format!(
+                "manual__{}",
+                logical
+                    .unwrap_or(now)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+            )
+        }),
+        run_type: "manual".into(),
+        logical_date: logical.map(fmt),
+        run_after: fmt(logical.unwrap_or(now)),
+        data_interval_start: logical.map(fmt),
+        data_interval_end: logical.map(fmt),
+        conf,
+        note: None,
+        triggered_by: "cli".into(),
+        triggering_user_name: None,
+    };
+    let run = rt
+        .block_on(store.write(move |tx| Ok(runs::create(tx, &new))))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", run.run_id);
+    if home.is_locked().is_none() {
+        eprintln!(
+            "queued; no server is running on {}: it starts when `leoflow lite` does",
+            config.home.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn in_scratch(
+    config: &Config,
+    dag_id: &str,
+    only: Option<&str>,
+    conf: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let conf = parse_conf(conf)?;
     let scratch = tempfile_dir()?;
     let home = Home::new(&scratch);
     home.create()?;
@@ -37,7 +149,7 @@ pub fn run(config: &Config, dag_id: &str, conf: Option<&str>) -> anyhow::Result<
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let code = rt.block_on(run_async(config, &home, dag_id, conf));
+    let code = rt.block_on(run_async(config, &home, dag_id, only, conf));
     let _ = std::fs::remove_dir_all(&scratch);
     code
 }
@@ -56,6 +168,7 @@ async fn run_async(
     config: &Config,
     home: &Home,
     dag_id: &str,
+    only: Option<&str>,
     conf: Value,
 ) -> anyhow::Result<ExitCode> {
     let root = std::fs::canonicalize(&config.dags_folder).with_context(|| {
@@ -141,11 +254,39 @@ async fn run_async(
         triggered_by: "cli".into(),
         triggering_user_name: None,
     };
+    if let (Some(d), Value::Object(m)) =
+        (result.dags.iter().find(|d| d.dag_id == dag_id), &new.conf)
+    {
+        crate::dag::params::check_conf(d, m).map_err(|e| anyhow::anyhow!("--conf: {e}"))?;
+    }
+    if let Some(t) = only
+        && !result
+            .dags
+            .iter()
+            .any(|d| d.dag_id == dag_id && d.task(t).is_some())
+    {
+        bail!("DAG {dag_id:?} has no task {t:?}; see `leoflow dags show {dag_id}`");
+    }
+    let only_task = only.map(String::from);
     let run = store
-        .write(move |tx| Ok(runs::create(tx, &new)))
+        .write(move |tx| {
+            let run = match runs::create(tx, &new) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            // `tasks test`: only this task runs, now; the others are out of this run.
+            if let Some(t) = &only_task {
+                tx.execute(
+                    "UPDATE task_instance SET state = CASE WHEN task_id = ?3 THEN 'scheduled' ELSE 'removed' END WHERE dag_id = ?1 AND run_id = ?2",
+                    rusqlite::params![run.dag_id, run.run_id, t],
+                )
+                .map_err(crate::store::sql)?;
+            }
+            Ok(Ok(run))
+        })
         .await?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let total = store
+    let mut total = store
         .read({
             let (d, r) = (run.dag_id.clone(), run.run_id.clone());
             move |c| runs::tis_of_run(c, &d, &r)
@@ -186,15 +327,26 @@ async fn run_async(
             }
             "task_instance" => {
                 let st = ev.data["state"].as_str().unwrap_or("");
+                // A mapped task expanding into n map indexes adds n - 1 task instances.
+                if let Some(n) = ev.data["expanded"].as_u64() {
+                    total += n as usize - 1;
+                }
                 if matches!(
                     st,
                     "success" | "failed" | "skipped" | "upstream_failed" | "up_for_retry"
                 ) {
-                    let task = ev.data["task_id"].as_str().unwrap_or("").to_string();
+                    let mut task = ev.data["task_id"].as_str().unwrap_or("").to_string();
+                    if let Some(i) = ev.data["map_index"].as_i64().filter(|i| *i >= 0) {
+                        task = format!("{task}[{i}]");
+                    }
                     if st != "up_for_retry" {
                         finished.insert(task.clone());
                     }
-                    eprintln!("[{}/{total}] {task} {st}", finished.len());
+                    eprintln!(
+                        "{} [{}/{total}] {task} {st}",
+                        progress_bar(finished.len(), total),
+                        finished.len()
+                    );
                 }
             }
             "dag_run" if ev.data["run_id"] == run.run_id.as_str() => {
@@ -225,7 +377,10 @@ async fn run_async(
                 .collect()
         })
         .unwrap_or_default();
-    let mut rows: Vec<_> = tis.iter().collect();
+    let mut rows: Vec<_> = tis
+        .iter()
+        .filter(|t| only.is_none_or(|o| t.task_id == o))
+        .collect();
     rows.sort_by_key(|t| order.get(&t.task_id).copied().unwrap_or(usize::MAX));
     println!(
         "\n{:<32}  {:<16}  {:>5}  {:>9}",
@@ -234,7 +389,11 @@ async fn run_async(
     for t in rows {
         println!(
             "{:<32}  {:<16}  {:>5}  {:>8.2}s",
-            t.task_id,
+            if t.map_index >= 0 {
+                format!("{}[{}]", t.task_id, t.map_index)
+            } else {
+                t.task_id.clone()
+            },
             t.state.as_deref().unwrap_or("none"),
             t.try_number,
             t.duration.unwrap_or(0.0)
@@ -250,6 +409,12 @@ async fn run_async(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A 20-cell text progress bar.
+fn progress_bar(done: usize, total: usize) -> String {
+    let filled = (done * 20).checked_div(total).unwrap_or(20).min(20);
+    format!("{}{}", "█".repeat(filled), "░".repeat(20 - filled))
 }
 
 fn dags_record(

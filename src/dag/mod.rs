@@ -11,6 +11,7 @@ pub mod compile;
 pub mod discover;
 pub mod graph;
 pub mod model;
+pub mod params;
 pub mod parser;
 pub mod project;
 pub mod runtime;

@@ -39,6 +39,9 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// How often the scheduler checks whether another process wrote to the database.
+const EXTERNAL_WRITE_CHECK: Duration = Duration::from_millis(250);
+
 /// How long after a DAG change the scheduler looks at schedules (changes arrive in bursts).
 const DAG_CHANGE_DEBOUNCE: Duration = Duration::from_millis(50);
 
@@ -135,6 +138,10 @@ impl Scheduler {
         }
         // A DAG that appears, changes or is unpaused may have a schedule to act on.
         let mut bus = self.events.subscribe();
+        // Another process writing the database (`leoflow dags trigger`) calls for a pass too.
+        let mut outside = tokio::time::interval(EXTERNAL_WRITE_CHECK);
+        outside.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen = self.store.data_version().ok();
         loop {
             self.health.beat(Component::Scheduler);
             let wait = match self.pass().await {
@@ -162,6 +169,17 @@ impl Scheduler {
                         None => return,
                     },
                     _ = self.wake.notified() => break,
+                    _ = outside.tick() => {
+                        let store = self.store.clone();
+                        let v = tokio::task::spawn_blocking(move || store.data_version().ok())
+                            .await
+                            .ok()
+                            .flatten();
+                        if v != seen {
+                            seen = v;
+                            break;
+                        }
+                    }
                     ev = bus.recv() => match ev {
                         // Its own task and run events do not call for another pass.
                         Ok(e) if e.kind != "dag_updated" => continue,

@@ -916,3 +916,65 @@ with DAG("py", schedule=None):
     let big = log_of(home.path(), "py", &run_id, "big");
     assert!(big.contains("over the limit of 1024 bytes"), "{big}");
 }
+
+#[test]
+fn tasks_test_runs_one_task_and_dags_trigger_queues_a_run_a_server_starts() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), CHAIN).unwrap();
+    // `tasks test`: only b runs (its upstream a never ran, so the pull renders None).
+    let mut c = leoflow(home.path());
+    c.args(["tasks", "test", "chain", "b", "--dags-folder"])
+        .arg(dags.path());
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("[b] got None in manual__"), "{out}");
+    assert!(!out.contains("[a]") && !out.contains("removed"), "{out}");
+    let mut c = leoflow(home.path());
+    c.args(["tasks", "test", "chain", "nope", "--dags-folder"])
+        .arg(dags.path());
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1);
+    assert!(err.contains("has no task \"nope\""), "{err}");
+    let mut c = leoflow(home.path());
+    c.args([
+        "dags",
+        "test",
+        "chain",
+        "--conf",
+        r#"{"mode": "z"}"#,
+        "--dags-folder",
+    ])
+    .arg(dags.path());
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1);
+    assert!(err.contains("Invalid input for param mode"), "{err}");
+
+    // `dags trigger` writes the home's database; the running server picks the run up.
+    let s = start(home.path(), dags.path());
+    let mut c = leoflow(home.path());
+    c.args([
+        "dags",
+        "trigger",
+        "chain",
+        "--conf",
+        r#"{"who": "trigger"}"#,
+    ]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{out}{err}");
+    let run_id = out.trim().to_string();
+    assert!(run_id.starts_with("manual__"), "{out}");
+    let (dag_run, tis) = wait_run(&s, "chain", &run_id);
+    assert_eq!(dag_run["conf"]["who"], "trigger");
+    assert_eq!(tis["a"]["state"], "success", "{dag_run}");
+    let mut c = leoflow(home.path());
+    c.args(["dags", "trigger", "chain", "--conf", r#"{"mode": "z"}"#]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1);
+    assert!(err.contains("Invalid input for param mode"), "{err}");
+    let mut c = leoflow(home.path());
+    c.args(["dags", "trigger", "missing"]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1);
+    assert!(err.contains("\"missing\" is not in"), "{err}");
+}
