@@ -180,6 +180,14 @@ impl Store {
         })
     }
 
+    /// SQLite's `data_version` seen from the writer connection: it changes when another
+    /// process (e.g. `leoflow dags trigger`) commits to this database.
+    pub fn data_version(&self) -> Result<i64> {
+        let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Folds the WAL back into the main file; called on clean shutdown.
     pub fn checkpoint(&self) -> Result<()> {
         let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
