@@ -550,16 +550,6 @@ fn leoflow_admin_password_sets_the_admin_password() {
 }
 
 #[test]
-fn no_auth_is_refused_off_loopback_with_exit_2() {
-    let home = tempfile::tempdir().unwrap();
-    let mut c = leoflow(home.path());
-    c.args(["lite", "--host", "0.0.0.0", "--port", "0", "--no-auth"]);
-    let (code, out, err) = run(c);
-    assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("--no-auth") && err.contains("--host"), "{err}");
-}
-
-#[test]
 fn without_auth_everyone_is_admin_and_a_token_is_still_given() {
     let home = tempfile::tempdir().unwrap();
     let s = Server::start(home.path(), &[]);

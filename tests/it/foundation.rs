@@ -326,7 +326,7 @@ fn no_auth_off_loopback_is_refused() {
     let (code, _, err) = run(c);
     assert_eq!(code, 2);
     assert!(
-        err.contains("--no-auth is only allowed on a loopback address"),
+        err.contains("--no-auth is only allowed on a loopback address") && err.contains("--host"),
         "{err}"
     );
 }
