@@ -74,6 +74,16 @@ struct Dispatch {
     dag: Arc<Dag>,
 }
 
+/// What a scheduling pass decided, acted on once its transaction commits.
+struct Pass {
+    dispatch: Vec<Dispatch>,
+    events: Vec<(&'static str, Value)>,
+    /// Task instances whose processes must die (their run timed out).
+    kills: Vec<String>,
+    /// How long until the next retry, schedule tick or run deadline.
+    wait: Option<Duration>,
+}
+
 /// Builds the default engine (a subprocess executor feeding a scheduler) and starts the
 /// scheduler loop; the server and `leoflow dags test` both use it.
 pub fn start_engine(
@@ -272,21 +282,20 @@ impl Scheduler {
     /// One scheduling pass; returns how long until the next retry is due, if any.
     async fn pass(self: &Arc<Self>) -> Result<Option<Duration>, StoreError> {
         let this = self.clone();
-        let (dispatch, events, next) = self.store.write(move |tx| this.schedule(tx)).await?;
-        for (kind, data) in events {
+        let pass = self.store.write(move |tx| this.schedule(tx)).await?;
+        for (kind, data) in pass.events {
             self.events.publish(kind, data);
         }
-        for d in dispatch {
+        for ti_id in pass.kills {
+            self.executor.kill(&ti_id);
+        }
+        for d in pass.dispatch {
             self.start(d);
         }
-        Ok(next)
+        Ok(pass.wait)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn schedule(
-        &self,
-        tx: &Transaction<'_>,
-    ) -> Result<(Vec<Dispatch>, Vec<(&'static str, Value)>, Option<Duration>), StoreError> {
+    fn schedule(&self, tx: &Transaction<'_>) -> Result<Pass, StoreError> {
         let now_s = now();
         let now_t = Utc::now();
         let mut events = Vec::new();
@@ -339,10 +348,22 @@ impl Scheduler {
         )?
         .0;
         let mut next_retry: Option<DateTime<Utc>> = None;
+        let mut kills: Vec<String> = Vec::new();
         let mut ready: Vec<(TiRow, RunRow, Arc<Dag>)> = Vec::new();
         for run in &running {
             let dag = self.spec(tx, &run.dag_version_id)?;
             let mut tis = runs::tis_of_run(tx, &run.dag_id, &run.run_id)?;
+            if let (Some(limit), Some(started)) = (
+                dag.dagrun_timeout.filter(|t| *t > 0.0),
+                run.start_date.as_deref().and_then(parse_ts),
+            ) {
+                let deadline = started + chrono::Duration::microseconds((limit * 1e6) as i64);
+                if deadline <= now_t {
+                    self.time_out(tx, run, &tis, &now_s, &mut events, &mut kills)?;
+                    continue;
+                }
+                next_retry = Some(next_retry.map_or(deadline, |n| n.min(deadline)));
+            }
             let mut changed = true;
             while changed {
                 changed = false;
@@ -500,7 +521,56 @@ impl Scheduler {
             (a, b) => a.or(b),
         };
         let wait = next.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
-        Ok((dispatch, events, wait))
+        Ok(Pass {
+            dispatch,
+            events,
+            kills,
+            wait,
+        })
+    }
+
+    /// `dagrun_timeout` passed: as Airflow, the run fails and its unfinished task instances
+    /// are skipped; the running ones are killed once the transaction commits.
+    fn time_out(
+        &self,
+        tx: &Transaction<'_>,
+        run: &RunRow,
+        tis: &[TiRow],
+        now_s: &str,
+        events: &mut Vec<(&'static str, Value)>,
+        kills: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        for ti in tis
+            .iter()
+            .filter(|t| !state::is_finished(t.state.as_deref()))
+        {
+            if matches!(ti.state.as_deref(), Some(state::RUNNING | state::QUEUED)) {
+                kills.push(ti.id.clone());
+            }
+            tx.execute(
+                "UPDATE task_instance SET state = 'skipped', end_date = ?2, error = 'dagrun_timeout: the run timed out' WHERE id = ?1",
+                params![ti.id, now_s],
+            )
+            .map_err(sql)?;
+            let mut t = ti.clone();
+            t.state = Some(state::SKIPPED.into());
+            events.push(("task_instance", ti_event(&t)));
+        }
+        tx.execute(
+            "UPDATE dag_run SET state = 'failed', end_date = ?3, last_scheduling_decision = ?3 WHERE dag_id = ?1 AND run_id = ?2",
+            params![run.dag_id, run.run_id, now_s],
+        )
+        .map_err(sql)?;
+        tracing::warn!(
+            dag_id = run.dag_id,
+            run_id = run.run_id,
+            "run timed out (dagrun_timeout); unfinished tasks skipped"
+        );
+        events.push((
+            "dag_run",
+            json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": "failed"}),
+        ));
+        Ok(())
     }
 
     /// Expands the placeholder (`map_index` -1) of a mapped task whose upstreams are done into

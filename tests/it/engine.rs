@@ -978,3 +978,50 @@ fn tasks_test_runs_one_task_and_dags_trigger_queues_a_run_a_server_starts() {
     assert_eq!(code, 1);
     assert!(err.contains("\"missing\" is not in"), "{err}");
 }
+
+#[test]
+fn dagrun_timeout_fails_the_run_skips_what_is_unfinished_and_kills_it() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let marker = format!(
+        "{}.{}",
+        5000 + std::process::id() % 1000,
+        std::process::id()
+    );
+    std::fs::write(
+        dags.path().join("slow_run.py"),
+        format!(
+            r#"
+import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("slow_run", schedule=None, dagrun_timeout=datetime.timedelta(seconds=1)):
+    quick = BashOperator(task_id="quick", bash_command="echo done")
+    slow = BashOperator(task_id="slow", bash_command="sleep {marker}")
+    after = BashOperator(task_id="after", bash_command="echo never")
+    quick >> slow >> after
+"#
+        ),
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let started = Instant::now();
+    let (_, run) = trigger(&s, "slow_run", json!({"logical_date": null}));
+    let (run, tis) = wait_run(&s, "slow_run", run["dag_run_id"].as_str().unwrap());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "timed out after {took:?}");
+    assert_eq!(run["state"], "failed");
+    assert_eq!(tis["quick"]["state"], "success");
+    assert_eq!(tis["slow"]["state"], "skipped");
+    assert_eq!(tis["after"]["state"], "skipped");
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        !ps.lines().any(|l| l.contains(&format!("sleep {marker}"))),
+        "orphans left:\n{ps}"
+    );
+}
