@@ -183,26 +183,27 @@ fn dag_filter(p: &Params) -> Result<Where, ApiError> {
         .into_iter()
         .filter(|t| !t.is_empty())
         .collect();
+    let mode = p.get("tags_match_mode").unwrap_or("any");
+    if !["any", "all", ""].contains(&mode) {
+        return Err(ApiError::unprocessable(
+            "literal_error",
+            &["query", "tags_match_mode"],
+            "Input should be 'any' or 'all'",
+            json!(mode),
+        ));
+    }
     if !tags.is_empty() {
         let list: Vec<String> = tags.iter().map(|t| wh.arg(t.clone())).collect();
-        match p.get("tags_match_mode").unwrap_or("any") {
+        match mode {
             "all" => wh.raw(format!(
                 "(SELECT COUNT(DISTINCT name) FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({})) = {}",
                 list.join(","),
                 tags.len()
             )),
-            "any" | "" => wh.raw(format!(
+            _ => wh.raw(format!(
                 "EXISTS(SELECT 1 FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({}))",
                 list.join(",")
             )),
-            other => {
-                return Err(ApiError::unprocessable(
-                    "literal_error",
-                    &["query", "tags_match_mode"],
-                    "Input should be 'any' or 'all'",
-                    json!(other),
-                ));
-            }
         }
     }
     let owners: Vec<String> = p

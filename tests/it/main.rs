@@ -3,9 +3,12 @@
 
 mod auth;
 mod admin;
+mod api;
 mod authoring;
+mod browser;
 mod engine;
 mod foundation;
 mod reload;
 mod support;
 mod ui;
+mod webdriver;
