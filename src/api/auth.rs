@@ -3,6 +3,7 @@
 //!
 //! - `POST /auth/token` (JSON or form `username`/`password`) → 201 `{"access_token": ...}`;
 //!   401 `Invalid credentials`; 429 with `Retry-After` after too many failures.
+//! - `POST /auth/token/cli`: the same for airflowctl.
 //! - `GET /auth/token` → a token for the anonymous admin, only when auth is off.
 //! - `GET /api/v2/auth/login?next=` → 307 to the UI's sign-in page, `next` kept.
 //! - `GET /api/v2/auth/logout` → revokes the token, clears the `_token` cookie, 307 to sign-in.
@@ -33,9 +34,11 @@ const LOGIN_PAGE: &str = "/login";
 /// Largest sign-in body read.
 const MAX_LOGIN_BODY: usize = 64 * 1024;
 
-/// `/auth/token`, at the root as in Airflow.
+/// `/auth/token` (and `/auth/token/cli`, airflowctl's), at the root as in Airflow.
 pub fn token_routes() -> Router<AppState> {
-    Router::new().route("/auth/token", get(token_all_admins).post(create_token))
+    Router::new()
+        .route("/auth/token", get(token_all_admins).post(create_token))
+        .route("/auth/token/cli", axum::routing::post(create_token))
 }
 
 /// `/auth/login` and `/auth/logout`, nested under `/api/v2`.

@@ -197,6 +197,14 @@ fn tokens_from_json_and_form_work_as_bearer_and_as_cookie() {
         .unwrap()
         .to_string();
     assert_ne!(form_token, token);
+    // airflowctl's endpoint answers the same way.
+    let (status, _, body) = call(
+        "POST",
+        &s.url("/auth/token/cli"),
+        None,
+        Some(json!({"username": "admin", "password": ADMIN_PW})),
+    );
+    assert_eq!(status, 201, "{body}");
 
     let (status, _, body) = call("GET", &s.url("/api/v2/dags"), Some(&form_token), None);
     assert_eq!(status, 200, "{body}");
