@@ -1,6 +1,7 @@
 //! Benchmark harness for Leoflow Lite (not a timed test: it prints figures).
 //!
-//! Run with `cargo bench --bench lite` (all sections) or `cargo bench --bench lite -- startup`.
+//! Run with `cargo bench --bench lite` (all sections) or `cargo bench --bench lite -- startup`
+//! (sections: startup, parse, reload, engine, api).
 //! Each section starts the real release-profile binary on a temp home and a free port.
 
 use std::io::{BufRead, BufReader};
@@ -488,6 +489,165 @@ fn engine() {
     println!("  40 sequential python tasks sleeping 10 ms: {sleep_wall:.0} ms (target < 1.5 s)");
 }
 
+/// One keep-alive HTTP/1.1 connection: sends GETs, reads each answer by its Content-Length.
+struct Conn {
+    stream: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl Conn {
+    fn open(port: u16) -> Conn {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Conn {
+            stream: std::io::BufReader::new(s),
+        }
+    }
+
+    /// One GET; returns the status and the body length.
+    fn get(&mut self, path: &str) -> (u16, usize) {
+        use std::io::{Read, Write};
+        write!(
+            self.stream.get_mut(),
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .unwrap();
+        let mut status = 0;
+        let mut len = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if status == 0 {
+                status = l.split_whitespace().nth(1).unwrap().parse().unwrap();
+            } else if let Some(v) = l
+                .to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+            {
+                len = v.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        self.stream.read_exact(&mut body).unwrap();
+        (status, len)
+    }
+}
+
+/// `clients` keep-alive connections hammer `path` for `secs` (after a 0.5 s warm-up); prints
+/// requests/s, p50 and p99 latency.
+fn hammer(port: u16, label: &str, path: &str, clients: usize, secs: f64) {
+    let (_, bytes) = Conn::open(port).get(path);
+    let start = Instant::now() + Duration::from_millis(500);
+    let end = start + Duration::from_secs_f64(secs);
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let path = path.to_string();
+            std::thread::spawn(move || {
+                let mut c = Conn::open(port);
+                let mut lat = Vec::new();
+                loop {
+                    let t = Instant::now();
+                    if t >= end {
+                        break;
+                    }
+                    let (status, _) = c.get(&path);
+                    assert_eq!(status, 200, "{path}");
+                    if t >= start {
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "  {label}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {clients} clients, {bytes} B answers)",
+        all.len() as f64 / secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        all.len()
+    );
+}
+
+/// API throughput and latency: `GET /api/v2/dags` with 500 DAGs, and the task instances of a
+/// 1000-task run (one page of 100, and the `~` wildcard), 16 keep-alive clients on loopback.
+fn api() {
+    let dir = tempfile::tempdir().unwrap();
+    let dags = dir.path().join("dags");
+    std::fs::create_dir_all(&dags).unwrap();
+    let head = "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator\n";
+    std::fs::write(
+        dags.join("many.py"),
+        format!(
+            "{head}for i in range(500):\n    with DAG(f\"api_{{i:03d}}\", schedule=None, tags=[\"bench\", f\"group{{i % 10}}\"]) as d:\n        a = BashOperator(task_id=\"extract\", bash_command=\"true\")\n        b = BashOperator(task_id=\"load\", bash_command=\"true\")\n        a >> b\n    globals()[f\"dag_{{i}}\"] = d\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dags.join("wide.py"),
+        format!(
+            "{head}with DAG(\"wide\", schedule=None, max_active_tasks=64):\n    for i in range(1000):\n        BashOperator(task_id=f\"t{{i:04d}}\", bash_command=\"true\")\n"
+        ),
+    )
+    .unwrap();
+    let home = dir.path().join("home");
+    let port = free_port();
+    let child = spawn(&home, port, &dags);
+    let t0 = Instant::now();
+    loop {
+        if let Some((200, body)) = get(port, "/api/v2/dags?limit=1")
+            && body.contains("\"total_entries\":501")
+        {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(120), "DAGs not parsed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("api (16 keep-alive clients on loopback, 3 s each):");
+    hammer(
+        port,
+        "GET /api/v2/dags (500 DAGs, default page of 50)",
+        "/api/v2/dags",
+        16,
+        3.0,
+    );
+    let (wall, tis) = run_dag(port, "wide");
+    assert_eq!(tis.len(), 300, "first three pages");
+    let (_, body) = get(port, "/api/v2/dags/wide/dagRuns").unwrap();
+    let runs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let run_id = runs["dag_runs"][0]["dag_run_id"]
+        .as_str()
+        .unwrap()
+        .replace(':', "%3A")
+        .replace('+', "%2B");
+    println!("  (1000-task run finished in {:.1} s)", wall / 1000.0);
+    hammer(
+        port,
+        "GET .../dagRuns/{run}/taskInstances?limit=100 (1000-task run)",
+        &format!("/api/v2/dags/wide/dagRuns/{run_id}/taskInstances?limit=100"),
+        16,
+        3.0,
+    );
+    hammer(
+        port,
+        "GET /api/v2/dags/~/dagRuns/~/taskInstances?limit=100",
+        "/api/v2/dags/~/dagRuns/~/taskInstances?limit=100",
+        16,
+        3.0,
+    );
+    stop(child);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -505,5 +665,8 @@ fn main() {
     }
     if want("engine") {
         engine();
+    }
+    if want("api") {
+        api();
     }
 }
