@@ -225,9 +225,12 @@ pub async fn clear_run(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClearTis {
     #[serde(default = "yes")]
     dry_run: bool,
+    start_date: Option<String>,
+    end_date: Option<String>,
     dag_run_id: Option<String>,
     task_ids: Option<Vec<Value>>,
     #[serde(default = "yes")]
@@ -244,6 +247,29 @@ pub struct ClearTis {
     include_past: bool,
     #[serde(default = "yes")]
     reset_dag_runs: bool,
+    #[serde(default)]
+    run_on_latest_version: bool,
+    #[serde(default)]
+    prevent_running_task: bool,
+}
+
+/// `task_ids` entries: a task id (every map index) or `[task_id, map_index]`.
+fn task_selection(ids: &[Value]) -> Result<Vec<(String, Option<i64>)>, ApiError> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(t) => Ok((t.clone(), None)),
+            Value::Array(a) if a.len() == 2 && a[0].is_string() && a[1].is_i64() => {
+                Ok((a[0].as_str().unwrap_or_default().to_string(), a[1].as_i64()))
+            }
+            other => Err(ApiError::unprocessable(
+                "value_error",
+                &["body", "task_ids", &i.to_string()],
+                "Input should be a task id or a [task_id, map_index] pair",
+                other.clone(),
+            )),
+        })
+        .collect()
 }
 
 /// Task ids plus their upstream and/or downstream closure.
@@ -275,7 +301,27 @@ pub async fn clear_task_instances(
     Path(dag_id): Path<String>,
     JsonBody(body): JsonBody<ClearTis>,
 ) -> Result<Json<Value>, ApiError> {
-    let _ = (body.include_future, body.include_past, body.reset_dag_runs);
+    let _ = body.run_on_latest_version;
+    let id = dag_id.clone();
+    if s.store
+        .read(move |c| crate::store::dags::get_dag(c, &id))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!("Dag id {dag_id} not found")));
+    }
+    let date = |field: &str, v: &Option<String>| -> Result<Option<String>, ApiError> {
+        v.as_deref()
+            .map(|x| {
+                super::params::parse_ts(x).ok_or_else(|| super::params::bad_ts(&["body", field], x))
+            })
+            .transpose()
+    };
+    let (from, to) = (
+        date("start_date", &body.start_date)?,
+        date("end_date", &body.end_date)?,
+    );
+    let selection = body.task_ids.as_deref().map(task_selection).transpose()?;
     let id = dag_id.clone();
     let runs: Vec<RunRow> = s
         .store
@@ -291,47 +337,70 @@ pub async fn clear_task_instances(
             .0)
         })
         .await?;
-    if runs.is_empty() && !body.dry_run {
-        let id = dag_id.clone();
-        if s.store
-            .read(move |c| crate::store::dags::get_dag(c, &id))
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::not_found(format!("Dag id {dag_id} not found")));
-        }
-    }
+    // A run's place in time: its logical date, or when it was due to run.
+    let when = |r: &RunRow| {
+        r.logical_date
+            .clone()
+            .unwrap_or_else(|| r.run_after.clone())
+    };
+    let anchor = match &body.dag_run_id {
+        None => None,
+        Some(id) => Some(
+            runs.iter()
+                .find(|r| &r.run_id == id)
+                .map(when)
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("Dag Run id {id} not found in dag {dag_id}"))
+                })?,
+        ),
+    };
+    let chosen_runs = runs.iter().filter(|r| {
+        let w = when(r);
+        let by_run = match (&anchor, &body.dag_run_id) {
+            (Some(a), Some(id)) => {
+                &r.run_id == id || (body.include_past && w < *a) || (body.include_future && w > *a)
+            }
+            _ => true,
+        };
+        by_run && from.as_ref().is_none_or(|f| w >= *f) && to.as_ref().is_none_or(|t| w <= *t)
+    });
     let mut out: Vec<(TiRow, RunRow)> = Vec::new();
     let mut to_clear: Vec<(TiRow, Dag)> = Vec::new();
-    for run in runs
-        .iter()
-        .filter(|r| body.dag_run_id.as_ref().is_none_or(|id| &r.run_id == id))
-    {
+    for run in chosen_runs {
         let (_, dag, tis) = load_run(&s, &dag_id, &run.run_id).await?;
-        let wanted: Option<BTreeSet<String>> = body.task_ids.as_ref().map(|ids| {
-            let base: BTreeSet<String> = ids
-                .iter()
-                .filter_map(|v| {
-                    v.as_str()
-                        .map(String::from)
-                        .or_else(|| v.get(0).and_then(|x| x.as_str()).map(String::from))
-                })
-                .collect();
+        let wanted: Option<BTreeSet<String>> = selection.as_ref().map(|sel| {
+            let base: BTreeSet<String> = sel.iter().map(|(t, _)| t.clone()).collect();
             with_relatives(&dag, &base, body.include_upstream, body.include_downstream)
         });
         for t in tis {
-            let state_ok = if body.only_failed {
-                matches!(t.state.as_deref(), Some("failed") | Some("upstream_failed"))
-            } else if body.only_running {
-                t.state.as_deref() == Some("running")
-            } else {
-                true
-            };
-            if state_ok && wanted.as_ref().is_none_or(|w| w.contains(&t.task_id)) {
+            let state_ok = (!body.only_failed
+                || matches!(t.state.as_deref(), Some("failed") | Some("upstream_failed")))
+                && (!body.only_running || t.state.as_deref() == Some("running"));
+            // A `[task_id, map_index]` pair narrows that task to one index.
+            let index_ok = selection.as_ref().is_none_or(|sel| {
+                let pairs: Vec<i64> = sel
+                    .iter()
+                    .filter(|(id, _)| *id == t.task_id)
+                    .filter_map(|(_, m)| *m)
+                    .collect();
+                let whole = sel.iter().any(|(id, m)| *id == t.task_id && m.is_none());
+                whole || pairs.is_empty() || pairs.contains(&t.map_index)
+            });
+            if state_ok && index_ok && wanted.as_ref().is_none_or(|w| w.contains(&t.task_id)) {
                 out.push((t.clone(), run.clone()));
                 to_clear.push((t, dag.clone()));
             }
         }
+    }
+    if body.prevent_running_task
+        && let Some((t, _)) = out
+            .iter()
+            .find(|(t, _)| t.state.as_deref() == Some("running"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "Currently running task instances cannot be cleared when prevent_running_task is set: {} of run {}",
+            t.task_id, t.run_id
+        )));
     }
     let list: Vec<Value> = out.iter().map(|(t, r)| ti_json(t, Some(r))).collect();
     if !body.dry_run {
@@ -345,6 +414,7 @@ pub async fn clear_task_instances(
             })
             .collect();
         let tis: Vec<TiRow> = pairs.iter().map(|(t, _)| t.clone()).collect();
+        let reset_runs = body.reset_dag_runs;
         s.store
             .write(move |tx| {
                 let retries = |t: &TiRow| {
@@ -355,7 +425,7 @@ pub async fn clear_task_instances(
                         .unwrap_or(0)
                 };
                 let all: Vec<TiRow> = pairs.iter().map(|(t, _)| t.clone()).collect();
-                q::clear(tx, &all, &retries)
+                q::clear_with(tx, &all, &retries, reset_runs)
             })
             .await?;
         after_change(&s, &tis, true);
@@ -373,6 +443,7 @@ pub async fn clear_task_instances(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PatchTi {
     new_state: Option<String>,
     note: Option<String>,

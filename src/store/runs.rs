@@ -312,6 +312,16 @@ pub fn clear(
     tis: &[TiRow],
     retries: &dyn Fn(&TiRow) -> i64,
 ) -> Result<()> {
+    clear_with(tx, tis, retries, true)
+}
+
+/// [`clear`], leaving the runs' states alone unless `reset_runs` (Airflow's `reset_dag_runs`).
+pub fn clear_with(
+    tx: &rusqlite::Transaction<'_>,
+    tis: &[TiRow],
+    retries: &dyn Fn(&TiRow) -> i64,
+    reset_runs: bool,
+) -> Result<()> {
     let mut runs = std::collections::BTreeSet::new();
     for ti in tis {
         tx.execute(
@@ -321,7 +331,9 @@ pub fn clear(
             rusqlite::params![ti.id, retries(ti)],
         )
         .map_err(sql)?;
-        runs.insert((ti.dag_id.clone(), ti.run_id.clone()));
+        if reset_runs {
+            runs.insert((ti.dag_id.clone(), ti.run_id.clone()));
+        }
     }
     for (dag_id, run_id) in runs {
         tx.execute(

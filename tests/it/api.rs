@@ -373,6 +373,9 @@ with DAG("chain", schedule=None, tags=["api"]):
     b = BashOperator(task_id="transform", bash_command="echo 7")
     c = BashOperator(task_id="load", bash_command="exit 1")
     a >> b >> c
+
+with DAG("slowlog", schedule=None):
+    BashOperator(task_id="talk", bash_command="echo first; sleep 1.5; echo second")
 "#;
 
 #[test]
@@ -380,7 +383,7 @@ fn runs_task_instances_tries_and_xcom_match_airflow() {
     let home = tempfile::tempdir().unwrap();
     let dags = tempfile::tempdir().unwrap();
     std::fs::write(dags.path().join("chain.py"), RUN_DAG).unwrap();
-    let s = start(home.path(), dags.path(), 1);
+    let s = start(home.path(), dags.path(), 2);
     let doc = spec();
     let api = |p: &str| s.url(&format!("/api/v2{p}"));
     for id in ["r1", "r2"] {
@@ -653,6 +656,151 @@ fn runs_task_instances_tries_and_xcom_match_airflow() {
     );
     let (_, v) = get_json(&api("/dags/chain/dagRuns/r2/taskInstances"));
     assert_eq!(v["total_entries"], 2);
+
+    // Logs: continuation tokens, full_content.
+    let log = "/dags/chain/dagRuns/r1/taskInstances/extract/logs/1";
+    let (st, first) = get_json(&api(log));
+    assert_eq!(st, 200);
+    let token = first["continuation_token"].as_str().unwrap().to_string();
+    assert!(first["content"].to_string().contains("rows=3"), "{first}");
+    let (_, again) = get_json(&api(&format!("{log}?token={token}")));
+    assert_eq!(again["content"], json!([]), "nothing new after the token");
+    let (_, full) = get_json(&api(&format!("{log}?token={token}&full_content=true")));
+    assert_eq!(full["content"], first["content"]);
+    assert_4xx(
+        "GET",
+        &api(&format!("{log}?token=garbage")),
+        None,
+        400,
+        "token",
+    );
+
+    // NDJSON of a running try is followed until the try ends.
+    let (st, _) = call(
+        "POST",
+        &api("/dags/slowlog/dagRuns"),
+        Some(json!({"dag_run_id": "f1", "logical_date": null})),
+    );
+    assert_eq!(st, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, ti) = get_json(&api("/dags/slowlog/dagRuns/f1/taskInstances/talk"));
+        let (_, l) = get_json(&api("/dags/slowlog/dagRuns/f1/taskInstances/talk/logs/1"));
+        if ti["state"] == "running" && l["content"].to_string().contains("first") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "talk did not start: {ti}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t0 = Instant::now();
+    let body = client()
+        .get(api("/dags/slowlog/dagRuns/f1/taskInstances/talk/logs/1"))
+        .header("Accept", "application/x-ndjson")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let events: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert!(
+        lines.contains(&"first") && lines.contains(&"second"),
+        "{lines:?}"
+    );
+    assert!(
+        t0.elapsed() > Duration::from_millis(300),
+        "the stream waited for the try"
+    );
+
+    // clearTaskInstances: run selection (past/future, dates), task selection (relatives,
+    // [task_id, map_index]), state filters, prevent_running_task, reset_dag_runs.
+    let clear = |b: Value| call("POST", &api("/dags/chain/clearTaskInstances"), Some(b));
+    let ids = |v: &Value| -> Vec<(String, String)> {
+        v["task_instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["dag_run_id"].as_str().unwrap().into(),
+                    t["task_id"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let (st, v) = clear(
+        json!({"dag_run_id": "r1", "task_ids": ["load"], "include_future": true, "only_failed": false}),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        ids(&v),
+        [("r1".into(), "load".into()), ("r2".into(), "load".into())]
+    );
+    assert_same_shape(
+        &airflow_sample("clear_task_instances_dry_run.json"),
+        &v,
+        "clear",
+    );
+    let (_, v) = clear(
+        json!({"dag_run_id": "r2", "task_ids": ["load"], "include_upstream": true, "only_failed": false}),
+    );
+    assert_eq!(ids(&v).len(), 2, "r2's extract was deleted above: {v}");
+    let (_, v) = clear(json!({"task_ids": [["load", 3]], "only_failed": false}));
+    assert_eq!(v["total_entries"], 0, "no map index 3: {v}");
+    let (_, v) = clear(json!({"start_date": "2999-01-01T00:00:00Z", "only_failed": false}));
+    assert_eq!(v["total_entries"], 0);
+    let (_, v) = clear(json!({}));
+    assert_eq!(v["total_entries"], 2, "only_failed by default: {v}");
+    assert_4xx(
+        "POST",
+        &api("/dags/chain/clearTaskInstances"),
+        Some(json!({"dag_run_id": "zz"})),
+        404,
+        "zz",
+    );
+    assert_4xx(
+        "POST",
+        &api("/dags/chain/clearTaskInstances"),
+        Some(json!({"task_ids": [[1, 2]]})),
+        422,
+        "task_ids",
+    );
+    assert_4xx(
+        "POST",
+        &api("/dags/chain/clearTaskInstances"),
+        Some(json!({"colour": 1})),
+        422,
+        "colour",
+    );
+    assert_4xx(
+        "POST",
+        &api("/dags/chain/clearTaskInstances"),
+        Some(json!({"end_date": "later"})),
+        422,
+        "end_date",
+    );
+    assert_4xx(
+        "POST",
+        &api("/dags/nope/clearTaskInstances"),
+        Some(json!({})),
+        404,
+        "nope",
+    );
+    let (st, v) = clear(json!({"dry_run": false, "dag_run_id": "r1", "reset_dag_runs": false}));
+    assert_eq!(
+        (st, ids(&v)),
+        (200, vec![("r1".into(), "load".into())]),
+        "{v}"
+    );
+    let (_, run) = get_json(&api("/dags/chain/dagRuns/r1"));
+    assert_eq!(
+        run["state"], "failed",
+        "reset_dag_runs=false leaves the run alone"
+    );
+    let (_, ti) = get_json(&api("/dags/chain/dagRuns/r1/taskInstances/load"));
+    assert!(ti["state"].is_null(), "{ti}");
 }
 
 const DAILY: &str = r#"from datetime import datetime, timezone
