@@ -48,7 +48,13 @@ pub fn ensure(runtime_root: &Path) -> std::io::Result<PathBuf> {
         return Ok(dir);
     }
     std::fs::create_dir_all(runtime_root)?;
-    let tmp = runtime_root.join(format!(".tmp-{}-{}", content_hash(), std::process::id()));
+    // Unique per call: the parser pool and the task runtime may write it at the same time.
+    let tmp = runtime_root.join(format!(
+        ".tmp-{}-{}-{}",
+        content_hash(),
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     let _ = std::fs::remove_dir_all(&tmp);
     for name in PythonFiles::iter() {
         let file = PythonFiles::get(&name).expect("listed file exists");

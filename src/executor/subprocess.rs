@@ -84,6 +84,21 @@ impl SubprocessExecutor {
     }
 }
 
+impl SubprocessExecutor {
+    /// Starts the Python zygote in the background (a no-op when Python cannot be resolved:
+    /// the first Python task reports why).
+    pub fn warm_up(&self) {
+        let (python, zygote) = (self.python.clone(), self.zygote.clone());
+        tokio::spawn(async move {
+            if let Ok((interp, runtime)) = python.get().await
+                && let Err(e) = zygote.warm(&interp, &runtime).await
+            {
+                tracing::warn!(error = e, "could not start the Python task runtime");
+            }
+        });
+    }
+}
+
 /// The environment of a task, built from scratch.
 pub fn task_env(req: &TaskRequest, extra: Option<&Value>) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();

@@ -119,6 +119,22 @@ impl Zygote {
         Ok(Started { pid, exit: exit_rx })
     }
 
+    /// Starts the zygote now if it is not running, so the first task does not wait for it.
+    pub async fn warm(
+        &self,
+        python: &std::path::Path,
+        runtime: &std::path::Path,
+    ) -> Result<(), String> {
+        let mut guard = self.proc.lock().await;
+        if guard
+            .as_ref()
+            .is_none_or(|p| !p.alive.load(std::sync::atomic::Ordering::Acquire))
+        {
+            *guard = Some(spawn(python, runtime)?);
+        }
+        Ok(())
+    }
+
     /// Asks the zygote to kill its children and exit (server shutdown).
     pub async fn shutdown(&self) {
         let mut guard = self.proc.lock().await;
@@ -170,8 +186,9 @@ fn spawn(python: &std::path::Path, runtime: &std::path::Path) -> Result<Proc, St
         .current_dir(runtime)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .stderr(Stdio::piped());
+    // No kill_on_drop: a SIGKILLed zygote could not kill its tasks' process groups. Dropping
+    // the handle closes its stdin, and on EOF the zygote kills them and exits by itself.
     let mut child = c.spawn().map_err(|e| {
         format!(
             "cannot start the Python task runtime ({} {}): {e}",

@@ -95,13 +95,14 @@ pub fn start_engine(
     config: SchedulerConfig,
 ) -> (Arc<Scheduler>, tokio::task::JoinHandle<()>) {
     let (done_tx, done_rx) = mpsc::unbounded_channel();
-    let executor: Arc<dyn Executor> =
-        Arc::new(crate::executor::subprocess::SubprocessExecutor::new(
-            xcom.clone(),
-            events.clone(),
-            done_tx,
-            python,
-        ));
+    let subprocess = crate::executor::subprocess::SubprocessExecutor::new(
+        xcom.clone(),
+        events.clone(),
+        done_tx,
+        python,
+    );
+    subprocess.warm_up();
+    let executor: Arc<dyn Executor> = Arc::new(subprocess);
     let scheduler = Arc::new(Scheduler::new(
         store, events, health, executor, xcom, config,
     ));
