@@ -320,7 +320,19 @@ pub async fn details(
 ) -> Result<Json<Value>, ApiError> {
     let row = load(&s, &dag_id).await?;
     let id = dag_id.clone();
-    let latest = s.store.read(move |c| q::version(c, &id, None)).await?;
+    let (latest, active_runs) = s
+        .store
+        .read(move |c| {
+            let active: i64 = c
+                .query_row(
+                    "SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state = 'running'",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .map_err(crate::store::sql)?;
+            Ok((q::version(c, &id, None)?, active))
+        })
+        .await?;
     let d = &row.dag;
     let mut v = dag_json(&row);
     let o = v.as_object_mut().expect("object");
@@ -379,7 +391,7 @@ pub async fn details(
             d.extra.get("owner_links").cloned().unwrap_or(json!({})),
         ),
         ("is_favorite", json!(false)),
-        ("active_runs_count", json!(0)),
+        ("active_runs_count", json!(active_runs)),
         ("concurrency", json!(d.max_active_tasks)),
         (
             "latest_dag_version",

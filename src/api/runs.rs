@@ -1201,12 +1201,108 @@ fn follow(
     })
 }
 
+/// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/wait?interval=S[&result=task_id...]`
+/// (experimental in Airflow): NDJSON, one `{"state": ...}` line per check every `interval`
+/// seconds until the run finishes; the last line adds `results` (the `return_value` XCom of
+/// each `result` task).
+pub async fn wait(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    p: Params,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let interval = match p.get("interval") {
+        None | Some("") => {
+            return Err(ApiError::unprocessable(
+                "missing",
+                &["query", "interval"],
+                "Field required",
+                Value::Null,
+            ));
+        }
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(n) if n > 0.0 && n.is_finite() => n.min(3600.0),
+            _ => {
+                return Err(ApiError::unprocessable(
+                    "greater_than",
+                    &["query", "interval"],
+                    "Input should be a number of seconds greater than 0",
+                    json!(v),
+                ));
+            }
+        },
+    };
+    let results = p.all("result");
+    let (d, r) = (dag_id.clone(), run_id.clone());
+    if s.store.read(move |c| q::get(c, &d, &r)).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        )));
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(24 * 3600);
+    let stream = futures_util::stream::unfold((true, false), move |(first, done)| {
+        let (s, dag_id, run_id, results) =
+            (s.clone(), dag_id.clone(), run_id.clone(), results.clone());
+        async move {
+            if done {
+                return None;
+            }
+            if !first {
+                let mut shutdown = s.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs_f64(interval)) => {}
+                    _ = shutdown.wait_for(|x| *x) => return None,
+                }
+            }
+            let (d, r) = (dag_id.clone(), run_id.clone());
+            let run = s
+                .store
+                .read(move |c| q::get(c, &d, &r))
+                .await
+                .ok()
+                .flatten();
+            let Some(run) = run else {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(format!("{}\n", json!({"state": null}))),
+                    (false, true),
+                ));
+            };
+            let finished = matches!(run.state.as_str(), "success" | "failed");
+            let mut line = json!({"state": run.state});
+            if finished && !results.is_empty() {
+                let mut out = serde_json::Map::new();
+                for t in &results {
+                    let key = crate::xcom::XcomKey {
+                        dag_id: dag_id.clone(),
+                        run_id: run_id.clone(),
+                        task_id: t.clone(),
+                        map_index: -1,
+                        key: crate::xcom::RETURN_VALUE.into(),
+                    };
+                    if let Ok(Some(v)) = s.xcom.get(&key) {
+                        out.insert(t.clone(), v);
+                    }
+                }
+                line["results"] = Value::Object(out);
+            }
+            let over = finished || tokio::time::Instant::now() > deadline;
+            Some((Ok(format!("{line}\n")), (false, over)))
+        }
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
 /// Routes of this module not listed in `api::app` (batch lists, mapped instances, tries).
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, patch, post};
     const TI: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances";
     axum::Router::new()
         .route("/dags/{dag_id}/dagRuns/list", post(list_batch))
+        .route("/dags/{dag_id}/dagRuns/{dag_run_id}/wait", get(wait))
         .route(&format!("{TI}/list"), post(task_instances_batch))
         .route(
             &format!("{TI}/{{task_id}}"),

@@ -225,6 +225,58 @@ with DAG("pooled", schedule=None, tags=["pools"]):
     assert_eq!(desc["dags"][0]["dag_id"], "pooled");
     assert_eq!(desc["dags"][1]["dag_id"], "gen_104");
 
+    // The other DAG reads, against Airflow's captured bodies and the spec's schemas.
+    for (path, sample, schema) in [
+        ("/dags/pooled", "dag_get.json", "DAGResponse"),
+        (
+            "/dags/pooled/details",
+            "dag_details.json",
+            "DAGDetailsResponse",
+        ),
+        (
+            "/dags/pooled/tasks",
+            "dag_tasks.json",
+            "TaskCollectionResponse",
+        ),
+        (
+            "/dags/pooled/dagVersions",
+            "dag_versions.json",
+            "DAGVersionCollectionResponse",
+        ),
+        ("/dagSources/pooled", "dag_source.json", "DAGSourceResponse"),
+        (
+            "/importErrors",
+            "import_errors.json",
+            "ImportErrorCollectionResponse",
+        ),
+        ("/version", "version.json", "VersionInfo"),
+        ("/monitor/health", "health.json", "HealthInfoResponse"),
+    ] {
+        let (st, v) = get_json(&api(path));
+        assert_eq!(st, 200, "{path}: {v}");
+        assert_same_shape(&airflow_sample(sample), &v, path);
+        assert_schema(&doc, schema, &v);
+    }
+    let (_, task) = get_json(&api("/dags/pooled/tasks/t"));
+    assert_schema(&doc, "TaskResponse", &task);
+    let (_, version) = get_json(&api("/dags/pooled/dagVersions/1"));
+    assert_schema(&doc, "DagVersionResponse", &version);
+    assert_4xx("GET", &api("/dags/pooled/tasks/zz"), None, 404, "zz");
+    assert_4xx(
+        "GET",
+        &api("/dags/pooled/dagVersions/x"),
+        None,
+        422,
+        "version_number",
+    );
+    assert_4xx(
+        "GET",
+        &api("/dags/pooled/tasks?order_by=owner_x"),
+        None,
+        400,
+        "owner_x",
+    );
+
     // Patterns (`|` ORs, `~` matches all, `_` is a wildcard), prefix, tags, paused.
     let (_, v) = get_json(&api("/dags?dag_id_pattern=gen_00|pool"));
     assert_eq!(v["total_entries"], 11);
@@ -712,6 +764,51 @@ fn runs_task_instances_tries_and_xcom_match_airflow() {
     assert!(
         t0.elapsed() > Duration::from_millis(300),
         "the stream waited for the try"
+    );
+
+    // wait: NDJSON states until the run finishes, then the results asked for.
+    let body = client()
+        .get(api(
+            "/dags/slowlog/dagRuns/f1/wait?interval=0.1&result=talk",
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let last: Value = serde_json::from_str(body.lines().last().unwrap()).unwrap();
+    assert_eq!(last["state"], "success", "{body}");
+    assert_eq!(last["results"]["talk"], "second", "{body}");
+    let body = client()
+        .get(api("/dags/chain/dagRuns/r1/wait?interval=5&result=extract"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        body.lines().count(),
+        1,
+        "a finished run answers at once: {body}"
+    );
+    assert_4xx(
+        "GET",
+        &api("/dags/chain/dagRuns/r1/wait"),
+        None,
+        422,
+        "interval",
+    );
+    assert_4xx(
+        "GET",
+        &api("/dags/chain/dagRuns/r1/wait?interval=0"),
+        None,
+        422,
+        "interval",
+    );
+    assert_4xx(
+        "GET",
+        &api("/dags/chain/dagRuns/zz/wait?interval=1"),
+        None,
+        404,
+        "zz",
     );
 
     // clearTaskInstances: run selection (past/future, dates), task selection (relatives,
