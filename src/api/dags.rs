@@ -491,17 +491,9 @@ pub async fn versions(
         ])?
         .is_some_and(|(_, d)| d);
     let id = dag_id.clone();
-    let mut all = s.store.read(move |c| q::versions(c, &id)).await?;
-    if desc {
-        all.reverse();
-    }
-    let total = all.len();
-    let page: Vec<Value> = all
-        .iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .map(version_json)
-        .collect();
+    let all = s.store.read(move |c| q::versions(c, &id)).await?;
+    let (page, total) = page_of(all, desc, limit, offset);
+    let page: Vec<Value> = page.iter().map(version_json).collect();
     Ok(Json(json!({"dag_versions": page, "total_entries": total})))
 }
 
@@ -849,16 +841,22 @@ pub async fn dag_warnings(State(s): State<AppState>, p: Params) -> Result<Json<V
             }
         }
     }
+    let (page, total) = page_of(warnings, desc, limit, offset);
+    Ok(Json(json!({"dag_warnings": page, "total_entries": total})))
+}
+
+/// One page of an in-memory list (reversed first when `desc`), and the list's length.
+fn page_of<T>(mut all: Vec<T>, desc: bool, limit: i64, offset: i64) -> (Vec<T>, usize) {
     if desc {
-        warnings.reverse();
+        all.reverse();
     }
-    let total = warnings.len();
-    let page: Vec<Value> = warnings
+    let total = all.len();
+    let page = all
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
         .collect();
-    Ok(Json(json!({"dag_warnings": page, "total_entries": total})))
+    (page, total)
 }
 
 /// Routes of this module not listed in `api::app`.

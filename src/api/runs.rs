@@ -57,6 +57,11 @@ pub fn run_json(r: &RunRow) -> Value {
     })
 }
 
+/// SQL for a run's duration in seconds (over `dag_run r`).
+const RUN_DURATION: &str = "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)";
+/// SQL for when a run last changed (over `dag_run r`).
+const RUN_UPDATED: &str = "COALESCE(r.end_date, r.start_date, r.queued_at)";
+
 /// The run filters shared by `GET dagRuns` and `POST dagRuns/list`, from query-style pairs.
 fn run_filter(p: &Params, dag_id: Option<String>) -> Result<RunFilter, ApiError> {
     let mut extra = Where::default();
@@ -67,14 +72,8 @@ fn run_filter(p: &Params, dag_id: Option<String>) -> Result<RunFilter, ApiError>
             ("logical_date", "r.logical_date"),
             ("start_date", "r.start_date"),
             ("end_date", "r.end_date"),
-            (
-                "updated_at",
-                "COALESCE(r.end_date, r.start_date, r.queued_at)",
-            ),
-            (
-                "duration",
-                "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)",
-            ),
+            ("updated_at", RUN_UPDATED),
+            ("duration", RUN_DURATION),
         ],
     )?;
     p.patterns(
@@ -129,19 +128,13 @@ fn run_filter(p: &Params, dag_id: Option<String>) -> Result<RunFilter, ApiError>
             ("logical_date", "r.logical_date"),
             ("start_date", "r.start_date"),
             ("end_date", "r.end_date"),
-            (
-                "updated_at",
-                "COALESCE(r.end_date, r.start_date, r.queued_at)",
-            ),
+            ("updated_at", RUN_UPDATED),
             ("state", "r.state"),
             ("dag_run_id", "r.run_id"),
             ("run_id", "r.run_id"),
             ("dag_id", "r.dag_id"),
             ("conf", "r.conf"),
-            (
-                "duration",
-                "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)",
-            ),
+            ("duration", RUN_DURATION),
         ])?,
         limit,
         offset,
@@ -234,17 +227,28 @@ pub async fn list_batch(
             "The dag_id in the path must be `~` for the batch run list: name DAGs in `dag_ids`",
         ));
     }
-    let known = [
-        "order_by",
-        "page_offset",
-        "page_limit",
-        "dag_ids",
-        "states",
-        "conf_contains",
-    ];
+    let p = batch_params(
+        body,
+        &[
+            "order_by",
+            "page_offset",
+            "page_limit",
+            "dag_ids",
+            "states",
+            "conf_contains",
+        ],
+        &[("states", "state")],
+    )?;
+    let filter = run_filter(&p, None)?;
+    run_page(&s, filter).await
+}
+
+/// A batch body as query-style pairs: fields checked against `known` (and the date ranges),
+/// `page_offset`/`page_limit` as `offset`/`limit` (default limit 100), `renames` applied.
+fn batch_params(body: Value, known: &[&str], renames: &[(&str, &str)]) -> Result<Params, ApiError> {
     check_fields(
         &body,
-        &known,
+        known,
         &[
             "run_after",
             "logical_date",
@@ -253,19 +257,13 @@ pub async fn list_batch(
             "duration",
         ],
     )?;
-    let mut p = body_params(
-        body,
-        &[
-            ("page_offset", "offset"),
-            ("page_limit", "limit"),
-            ("states", "state"),
-        ],
-    )?;
+    let mut all = vec![("page_offset", "offset"), ("page_limit", "limit")];
+    all.extend_from_slice(renames);
+    let mut p = body_params(body, &all)?;
     if p.get("limit").is_none() {
         p.0.push(("limit".into(), MAX_LIMIT.to_string()));
     }
-    let filter = run_filter(&p, None)?;
-    run_page(&s, filter).await
+    Ok(p)
 }
 
 /// 422 for a body field that is neither in `known` nor a `{range}_{gte,gt,lte,lt}` filter.
@@ -707,8 +705,8 @@ pub async fn task_instances_batch(
             "The batch task-instance list takes `~` for dag_id and dag_run_id in the path: name them in `dag_ids` and `dag_run_ids`",
         ));
     }
-    check_fields(
-        &body,
+    let p = batch_params(
+        body,
         &[
             "dag_ids",
             "dag_run_ids",
@@ -721,18 +719,8 @@ pub async fn task_instances_batch(
             "page_limit",
             "order_by",
         ],
-        &[
-            "run_after",
-            "logical_date",
-            "start_date",
-            "end_date",
-            "duration",
-        ],
+        &[],
     )?;
-    let mut p = body_params(body, &[("page_offset", "offset"), ("page_limit", "limit")])?;
-    if p.get("limit").is_none() {
-        p.0.push(("limit".into(), MAX_LIMIT.to_string()));
-    }
     let mut wh = Where::default();
     ti_filter(&p, &mut wh)?;
     ti_page(&s, &p, wh).await
@@ -769,7 +757,7 @@ pub async fn list_mapped(
     ti_page(&s, &p, wh).await
 }
 
-async fn load_ti(
+pub(super) async fn load_ti(
     s: &AppState,
     dag_id: &str,
     run_id: &str,

@@ -255,7 +255,7 @@ async fn end_dates(s: &AppState, keys: Vec<XcomKey>) -> Result<Vec<Option<String
         .await?)
 }
 
-/// The run and task instance an XCom belongs to: 404 when either is missing.
+/// The run an XCom belongs to and its task instance's end: 404 when either is missing.
 async fn load(
     s: &AppState,
     dag_id: &str,
@@ -263,25 +263,8 @@ async fn load(
     task_id: &str,
     map_index: i64,
 ) -> Result<(RunRow, Option<String>), ApiError> {
-    let (d, r, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
-    let found = s
-        .store
-        .read(move |c| {
-            let run = q::get(c, &d, &r)?;
-            let ti = q::tis_where(
-                c,
-                "dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4",
-                &[&d, &r, &t, &map_index],
-            )?;
-            Ok((run, ti.into_iter().next()))
-        })
-        .await?;
-    match found {
-        (Some(run), Some(ti)) => Ok((run, ti.end_date)),
-        _ => Err(ApiError::not_found(format!(
-            "The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}` and map_index: `{map_index}` was not found"
-        ))),
-    }
+    let (ti, run) = super::runs::load_ti(s, dag_id, run_id, task_id, map_index).await?;
+    Ok((run, ti.end_date))
 }
 
 fn key_of(dag_id: &str, run_id: &str, task_id: &str, map_index: i64, key: &str) -> XcomKey {

@@ -454,24 +454,22 @@ impl Where {
     /// Airflow's `*_pattern`: `LIKE '%term%'` (case-insensitive, `%`/`_` are wildcards), terms
     /// separated by `|` are ORed, `~` matches everything.
     pub fn like(&mut self, col: &str, pattern: &str) {
-        let terms: Vec<&str> = pattern
-            .split('|')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        if terms.is_empty() || terms.contains(&"~") {
-            return;
-        }
-        let parts: Vec<String> = terms
-            .iter()
-            .map(|t| format!("{col} LIKE {}", self.arg(format!("%{t}%"))))
-            .collect();
-        self.clauses.push(format!("({})", parts.join(" OR ")));
+        self.any_term(pattern, |w, t| {
+            format!("{col} LIKE {}", w.arg(format!("%{t}%")))
+        });
     }
 
     /// Airflow's `*_prefix_pattern`: starts with the term (case-sensitive, wildcards literal),
     /// `|` ORs terms, `~` matches everything.
     pub fn prefix(&mut self, col: &str, pattern: &str) {
+        self.any_term(pattern, |w, t| {
+            let p = w.arg(t.to_string());
+            format!("substr({col}, 1, length({p})) = {p}")
+        });
+    }
+
+    /// ORs `cond` over the `|`-separated terms of `pattern`; nothing for `~` or no term.
+    fn any_term(&mut self, pattern: &str, cond: impl Fn(&mut Where, &str) -> String) {
         let terms: Vec<&str> = pattern
             .split('|')
             .map(str::trim)
@@ -480,13 +478,7 @@ impl Where {
         if terms.is_empty() || terms.contains(&"~") {
             return;
         }
-        let parts: Vec<String> = terms
-            .iter()
-            .map(|t| {
-                let p = self.arg(t.to_string());
-                format!("substr({col}, 1, length({p})) = {p}")
-            })
-            .collect();
+        let parts: Vec<String> = terms.iter().map(|t| cond(self, t)).collect();
         self.clauses.push(format!("({})", parts.join(" OR ")));
     }
 
