@@ -8,6 +8,7 @@
 //! from scratch (PATH, HOME, LANG, TZ, the task's `env`, `AIRFLOW_CTX_*`). A try is reported
 //! `Success` only after its XCom is durable.
 
+pub mod http;
 pub mod subprocess;
 pub mod template;
 pub mod zygote;

@@ -316,7 +316,6 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
         events,
         running,
         done,
-        python,
         ..
     } = *ctx;
     let mut rendered = BTreeMap::new();
@@ -413,27 +412,16 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
                 Ok((0, last)) => {
                     if t.do_xcom_push
                         && let Some(last) = last
+                        && let Err(e) = push_return(ctx, &json!(last)).await
                     {
-                        let key = XcomKey {
-                            dag_id: req.context.dag_id.clone(),
-                            run_id: req.context.run_id.clone(),
-                            task_id: t.task_id.clone(),
-                            map_index: req.context.map_index,
-                            key: RETURN_VALUE.into(),
-                        };
-                        if let Err(e) = xcom.put(&key, &json!(last)) {
-                            log.line("leoflow", Some("error"), &e.to_string()).await;
-                            return (
-                                Outcome::Failed {
-                                    error: e.to_string(),
-                                    retryable: false,
-                                },
-                                rendered,
-                            );
-                        }
-                        if let Err(e) = xcom.flush_async().await {
-                            return (failed(e.to_string()), rendered);
-                        }
+                        log.line("leoflow", Some("error"), &e).await;
+                        return (
+                            Outcome::Failed {
+                                error: e,
+                                retryable: false,
+                            },
+                            rendered,
+                        );
                     }
                     log.line("leoflow", Some("info"), "Task finished: success")
                         .await;
@@ -461,26 +449,129 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
                 }
             }
         }
-        "python" | "branch" | "short_circuit" => {
-            let (outcome, rendered) = run_python(ctx, &mut log, out).await;
-            (outcome, rendered)
-        }
-        other => {
-            let _ = python;
-            let e = format!(
-                "tasks of kind {other:?} ({}) are not run by this build of the subprocess executor yet",
-                t.operator
-            );
+        "http" if super::http::is_native(&t.args) => run_http(ctx, &mut log, rendered).await,
+        // Everything else runs the operator's own `execute` in the Python runtime: Python
+        // callables, branching, sensors, HttpOperator with callables, custom operators...
+        _ => run_python(ctx, &mut log, out).await,
+    }
+}
+
+/// Runs an `HttpOperator` without Python (see [`super::http`]).
+async fn run_http(
+    ctx: &Ctx<'_>,
+    log: &mut LogWriter,
+    mut rendered: BTreeMap<String, Value>,
+) -> (Outcome, BTreeMap<String, Value>) {
+    let (req, t) = (ctx.req, &ctx.req.task);
+    let failed = |e: String| Outcome::Failed {
+        error: e,
+        retryable: true,
+    };
+    let renderer = Renderer::new(&req.context, ctx.xcom, &t.task_id);
+    let mut field = |name: &str, default: Value| -> Result<Value, String> {
+        let v = t.args.get(name).cloned().unwrap_or(default);
+        let v = renderer.render_value(name, &v)?;
+        rendered.insert(name.to_string(), v.clone());
+        Ok(v)
+    };
+    let fields = (|| -> Result<_, String> {
+        Ok((
+            field("endpoint", Value::Null)?,
+            field("data", json!({}))?,
+            field("headers", json!({}))?,
+        ))
+    })();
+    let (endpoint, data, headers) = match fields {
+        Ok(f) => f,
+        Err(e) => {
             log.line("leoflow", Some("error"), &e).await;
-            (
-                Outcome::Failed {
-                    error: e,
-                    retryable: false,
-                },
-                rendered,
-            )
+            return (failed(e), rendered);
+        }
+    };
+    let http = super::http::Request {
+        conn_id: t.args["http_conn_id"]
+            .as_str()
+            .unwrap_or("http_default")
+            .to_string(),
+        method: t.args["method"].as_str().unwrap_or("POST").to_string(),
+        endpoint: endpoint.as_str().map(String::from).unwrap_or_default(),
+        data,
+        headers,
+        extra_options: t.args.get("extra_options").cloned().unwrap_or(Value::Null),
+        log_response: t.args["log_response"].as_bool().unwrap_or(false),
+    };
+    log.line(
+        "leoflow",
+        Some("info"),
+        &format!(
+            "Calling HTTP method {} on connection {:?}",
+            http.method, http.conn_id
+        ),
+    )
+    .await;
+    let sent = match req.timeout {
+        Some(limit) => {
+            tokio::time::timeout(limit, super::http::send(&http, &req.context.connections))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "Timeout: the task exceeded its execution_timeout of {}s",
+                        limit.as_secs_f64()
+                    ))
+                })
+        }
+        None => super::http::send(&http, &req.context.connections).await,
+    };
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            for l in e.lines() {
+                log.line("leoflow", Some("error"), l).await;
+            }
+            let first = e.lines().next().unwrap_or_default().to_string();
+            return (failed(first), rendered);
+        }
+    };
+    log.line(
+        "leoflow",
+        Some("info"),
+        &format!("{} {} -> {}", http.method, resp.url, resp.status),
+    )
+    .await;
+    if http.log_response {
+        for l in resp.text.lines() {
+            log.line("stdout", None, l).await;
         }
     }
+    if t.do_xcom_push
+        && let Err(e) = push_return(ctx, &json!(resp.text)).await
+    {
+        log.line("leoflow", Some("error"), &e).await;
+        return (
+            Outcome::Failed {
+                error: e,
+                retryable: false,
+            },
+            rendered,
+        );
+    }
+    log.line("leoflow", Some("info"), "Task finished: success")
+        .await;
+    (Outcome::Success, rendered)
+}
+
+/// Stores this try's `return_value` XCom durably.
+async fn push_return(ctx: &Ctx<'_>, value: &Value) -> Result<(), String> {
+    let c = &ctx.req.context;
+    let key = XcomKey {
+        dag_id: c.dag_id.clone(),
+        run_id: c.run_id.clone(),
+        task_id: c.task_id.clone(),
+        map_index: c.map_index,
+        key: RETURN_VALUE.into(),
+    };
+    ctx.xcom.put(&key, value).map_err(|e| e.to_string())?;
+    ctx.xcom.flush_async().await.map_err(|e| e.to_string())
 }
 
 /// Runs a Python-executed task through `boot.py run-task` and applies its result.

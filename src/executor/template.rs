@@ -151,6 +151,9 @@ impl Renderer {
     pub fn new(ctx: &Context, xcom: &XcomStore, task_id: &str) -> Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // Python's str/dict/list methods (`params.get('x', 'y')`, `ds.replace(...)`), which
+        // Airflow templates use freely.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         let mut base = match ctx.to_json() {
             Value::Object(m) => m,
             _ => unreachable!("context is an object"),

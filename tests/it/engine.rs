@@ -1025,3 +1025,157 @@ with DAG("slow_run", schedule=None, dagrun_timeout=datetime.timedelta(seconds=1)
         "orphans left:\n{ps}"
     );
 }
+
+/// A tiny HTTP/1.1 server on loopback: records each request (request line, headers, body)
+/// and answers `500` on paths containing `fail`, else `200` with `pong <path>`.
+fn recording_http_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let request = loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break String::from_utf8_lossy(&buf).into_owned();
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break text;
+                    }
+                }
+            };
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            log.lock().unwrap().push(request);
+            let (status, body) = if path.contains("fail") {
+                ("500 Internal Server Error", "boom".to_string())
+            } else {
+                ("200 OK", format!("pong {path}"))
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn http_operator_calls_the_connection_natively_and_with_python_callables() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let (port, seen) = recording_http_server();
+    std::fs::write(
+        dags.path().join("calls.py"),
+        r#"
+from airflow.sdk import DAG
+from airflow.providers.http.operators.http import HttpOperator
+with DAG("calls", schedule=None):
+    HttpOperator(task_id="get", http_conn_id="api", endpoint="items", method="GET",
+                 data={"q": "{{ params.get('q', 'x') }}"}, headers={"X-Run": "{{ run_id }}"})
+    HttpOperator(task_id="post", http_conn_id="api", endpoint="/create", data='{"a": 1}',
+                 headers={"Content-Type": "application/json"})
+    HttpOperator(task_id="fails", http_conn_id="api", endpoint="fail", method="GET")
+    HttpOperator(task_id="nowhere", http_conn_id="missing", endpoint="x", method="GET")
+    HttpOperator(task_id="checked", http_conn_id="api", endpoint="checked", method="GET",
+                 response_check=lambda r: r.status_code == 200 and "pong" in r.text,
+                 response_filter=lambda r: r.text.upper())
+"#,
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let r = http()
+        .post(s.url("/api/v2/connections"))
+        .json(
+            &json!({"connection_id": "api", "conn_type": "http", "host": "127.0.0.1",
+                      "port": port, "login": "ann", "password": "s3cret",
+                      "extra": "{\"X-Api-Key\": \"k1\"}"}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap());
+    let (_, run) = trigger(&s, "calls", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (_, tis) = wait_run(&s, "calls", &run_id);
+    let xcom = |task: &str| {
+        get_json(&s.url(&format!(
+            "/api/v2/dags/calls/dagRuns/{}/taskInstances/{task}/xcomEntries/return_value",
+            enc(&run_id)
+        )))
+        .1["value"]
+            .clone()
+    };
+    assert_eq!(
+        tis["get"]["state"],
+        "success",
+        "{}",
+        log_of(home.path(), "calls", &run_id, "get")
+    );
+    assert_eq!(xcom("get"), json!("pong /items?q=x"));
+    assert_eq!(tis["post"]["state"], "success");
+    assert_eq!(tis["checked"]["state"], "success");
+    assert_eq!(xcom("checked"), json!("PONG /CHECKED"));
+    assert_eq!(tis["fails"]["state"], "failed");
+    let fails = log_of(home.path(), "calls", &run_id, "fails");
+    assert!(fails.contains("500:Internal Server Error"), "{fails}");
+    assert_eq!(tis["nowhere"]["state"], "failed");
+    let nowhere = log_of(home.path(), "calls", &run_id, "nowhere");
+    assert!(
+        nowhere.contains("The conn_id `missing` isn't defined"),
+        "{nowhere}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    let get = seen.iter().find(|r| r.starts_with("GET /items")).unwrap();
+    let lower = get.to_ascii_lowercase();
+    assert!(
+        lower.contains("x-api-key: k1"),
+        "connection extra as headers: {get}"
+    );
+    assert!(
+        lower.contains(&format!("x-run: {}", run_id.to_ascii_lowercase())),
+        "{get}"
+    );
+    // Basic auth from the connection's login and password (ann:s3cret).
+    assert!(get.contains("Basic YW5uOnMzY3JldA=="), "{get}");
+    let post = seen.iter().find(|r| r.starts_with("POST /create")).unwrap();
+    assert!(post.ends_with("{\"a\": 1}"), "{post}");
+}
+
+/// The Python side's own contract checks (`python/PROTOCOL.md`): the parse worker and the task
+/// runtime (zygote, logs, results, templates, XCom, branching, sensors...), run with the
+/// same python3 the server would use.
+#[test]
+fn python_runtime_contract_checks_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for script in ["check_worker.py", "check_task_runtime.py"] {
+        let out = std::process::Command::new("python3")
+            .arg(root.join("python/tests").join(script))
+            .current_dir(root)
+            .output()
+            .expect("python3 runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script} failed:\n{text}");
+        assert!(text.contains("passed"), "{script}:\n{text}");
+    }
+}
