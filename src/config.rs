@@ -32,6 +32,7 @@ pub struct Layer {
     pub parse_timeout: Option<u64>,
     pub parse_workers: Option<u32>,
     pub xcom_max_bytes: Option<u64>,
+    pub log_max_bytes: Option<u64>,
     pub allowed_hosts: Option<Vec<String>>,
     pub secret_key: Option<String>,
     pub no_auth: Option<bool>,
@@ -105,6 +106,8 @@ pub struct Config {
     pub parse_timeout: u64,
     pub parse_workers: u32,
     pub xcom_max_bytes: u64,
+    /// Size cap of one task try's log file (0: none).
+    pub log_max_bytes: u64,
     pub allowed_hosts: Vec<String>,
     pub secret_key: Option<String>,
     pub no_auth: bool,
@@ -209,6 +212,11 @@ impl Layer {
                 "xcom_max_bytes",
                 "LEOFLOW_XCOM_MAX_BYTES",
                 get("LEOFLOW_XCOM_MAX_BYTES"),
+            )?,
+            log_max_bytes: num(
+                "log_max_bytes",
+                "LEOFLOW_LOG_MAX_BYTES",
+                get("LEOFLOW_LOG_MAX_BYTES"),
             )?,
             allowed_hosts: get("LEOFLOW_ALLOWED_HOSTS").map(|v| {
                 v.split(',')
@@ -346,6 +354,7 @@ impl Config {
         let (parse_timeout, _) = layer!(parse_timeout, 30);
         let (parse_workers, _) = layer!(parse_workers, 2);
         let (xcom_max_bytes, _) = layer!(xcom_max_bytes, 1024 * 1024);
+        let (log_max_bytes, _) = layer!(log_max_bytes, 64 * 1024 * 1024);
         let (allowed_hosts, _) = layer!(allowed_hosts, Vec::new());
         let secret_key = flags
             .secret_key
@@ -403,6 +412,7 @@ impl Config {
             parse_timeout,
             parse_workers: parse_workers.max(1),
             xcom_max_bytes,
+            log_max_bytes,
             allowed_hosts,
             secret_key,
             no_auth,
@@ -442,6 +452,7 @@ impl Config {
             ("parse_timeout", self.parse_timeout.to_string()),
             ("parse_workers", self.parse_workers.to_string()),
             ("xcom_max_bytes", self.xcom_max_bytes.to_string()),
+            ("log_max_bytes", self.log_max_bytes.to_string()),
             (
                 "allowed_hosts",
                 toml::Value::Array(

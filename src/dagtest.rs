@@ -233,6 +233,7 @@ async fn run_async(
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),
             dags_folder: root.clone(),
+            log_max_bytes: config.log_max_bytes,
         },
     );
     let mut bus = events.subscribe();

@@ -63,6 +63,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),
             dags_folder: config.dags_folder.clone(),
+            log_max_bytes: config.log_max_bytes,
         },
     );
     let state = AppState {

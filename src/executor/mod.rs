@@ -31,6 +31,8 @@ pub struct TaskRequest {
     pub context: template::Context,
     /// NDJSON log file of this try.
     pub log_path: PathBuf,
+    /// Task output past this many log bytes is dropped after a notice (0: no cap).
+    pub log_max_bytes: u64,
     /// The DAG file and folder (Python tasks re-import it).
     pub dag_file: PathBuf,
     pub dags_folder: PathBuf,

@@ -141,6 +141,10 @@ struct LogWriter {
     file: tokio::fs::File,
     events: EventBus,
     key: Value,
+    /// Bytes of task output written, against `max_bytes` (0: no cap).
+    written: u64,
+    max_bytes: u64,
+    capped: bool,
 }
 
 impl LogWriter {
@@ -158,6 +162,9 @@ impl LogWriter {
             file,
             events,
             key: json!({"dag_id": c.dag_id, "run_id": c.run_id, "task_id": c.task_id, "map_index": c.map_index, "try_number": req.try_number}),
+            written: 0,
+            max_bytes: req.log_max_bytes,
+            capped: false,
         })
     }
 
@@ -169,6 +176,21 @@ impl LogWriter {
         }
         let mut bytes = serde_json::to_vec(&rec).unwrap_or_default();
         bytes.push(b'\n');
+        if self.max_bytes > 0 && stream != "leoflow" {
+            if self.capped {
+                return;
+            }
+            if self.written + bytes.len() as u64 > self.max_bytes {
+                self.capped = true;
+                let notice = format!(
+                    "Log size limit of {} bytes reached: further task output is dropped (raise log_max_bytes to keep more)",
+                    self.max_bytes
+                );
+                Box::pin(self.line("leoflow", Some("warning"), &notice)).await;
+                return;
+            }
+            self.written += bytes.len() as u64;
+        }
         let _ = self.file.write_all(&bytes).await;
         let mut ev = self.key.clone();
         ev["lines"] = json!([rec]);
@@ -622,6 +644,7 @@ async fn run_python(
         "env": env,
         "cwd": req.dags_folder,
         "log_path": req.log_path,
+        "log_max_bytes": req.log_max_bytes,
         "result_path": result_path,
     });
     let status = run_in_zygote(ctx, &python, &runtime, ti, log).await;

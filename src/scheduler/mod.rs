@@ -51,6 +51,8 @@ pub struct SchedulerConfig {
     pub parallelism: u32,
     pub logs_dir: PathBuf,
     pub dags_folder: PathBuf,
+    /// Size cap of one try's log (0: none).
+    pub log_max_bytes: u64,
 }
 
 /// The scheduler; share by `Arc`.
@@ -765,6 +767,7 @@ impl Scheduler {
             ti_id: d.ti.id.clone(),
             try_number: d.ti.try_number,
             max_tries: d.ti.max_tries,
+            log_max_bytes: self.config.log_max_bytes,
             timeout: task
                 .execution_timeout
                 .filter(|s| *s > 0.0)

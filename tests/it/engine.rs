@@ -842,7 +842,7 @@ with DAG("mapped", schedule=None):
 }
 
 #[test]
-fn python_timeouts_kill_the_group_retries_wait_and_oversized_xcom_fails() {
+fn python_timeouts_kill_the_group_retries_wait_oversized_xcom_fails_and_logs_are_capped() {
     let home = tempfile::tempdir().unwrap();
     let dags = tempfile::tempdir().unwrap();
     let marker = format!(
@@ -856,6 +856,7 @@ fn python_timeouts_kill_the_group_retries_wait_and_oversized_xcom_fails() {
             r#"
 import datetime, subprocess, time
 from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.bash import BashOperator
 with DAG("py", schedule=None):
     @task(execution_timeout=datetime.timedelta(seconds=1))
     def hangs():
@@ -867,15 +868,22 @@ with DAG("py", schedule=None):
     @task
     def big():
         return "x" * 5000
+    @task
+    def chatty():
+        for i in range(2000):
+            print("line", i)
     hangs()
     flaky()
     big()
+    chatty()
+    BashOperator(task_id="chatty_bash", bash_command="seq 1 2000")
 "#
         ),
     )
     .unwrap();
     let mut cmd = leoflow(home.path());
-    cmd.env("LEOFLOW_XCOM_MAX_BYTES", "1024");
+    cmd.env("LEOFLOW_XCOM_MAX_BYTES", "1024")
+        .env("LEOFLOW_LOG_MAX_BYTES", "8192");
     let s = Server::start_with(cmd, home.path(), &[dags.path().to_str().unwrap()]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while get_json(&s.url("/api/v2/dags/py")).0 != 200 {
@@ -915,6 +923,20 @@ with DAG("py", schedule=None):
     assert_eq!(tis["big"]["state"], "failed");
     let big = log_of(home.path(), "py", &run_id, "big");
     assert!(big.contains("over the limit of 1024 bytes"), "{big}");
+    // Logs are capped: the output past 8 KiB is dropped after one notice, the task still ends.
+    for task in ["chatty", "chatty_bash"] {
+        assert_eq!(tis[task]["state"], "success");
+        let log = log_of(home.path(), "py", &run_id, task);
+        assert!(log.len() < 8192 + 2048, "{task}: {} bytes", log.len());
+        assert!(
+            log.contains("Log size limit of 8192 bytes reached"),
+            "{task}: {log}"
+        );
+        assert!(
+            log.contains("line 3") || log.contains("\"3\""),
+            "{task}: {log}"
+        );
+    }
 }
 
 #[test]

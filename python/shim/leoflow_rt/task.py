@@ -107,7 +107,7 @@ class LogSink:
     """Appends ``{"timestamp", "stream", "line"[, "level"][, "logger"]}`` lines to the log file,
     one ``write`` per line (live-tailable), with secrets masked."""
 
-    def __init__(self, path):
+    def __init__(self, path, max_bytes=0):
         d = os.path.dirname(path)
         if d:
             os.makedirs(d, exist_ok=True)
@@ -115,6 +115,11 @@ class LogSink:
                           getattr(os, "O_CLOEXEC", 0), 0o644)
         self.lock = threading.Lock()
         self.secrets = []
+        # Size cap (``TI.log_max_bytes``, 0 = none): task output past it is dropped after one
+        # notice; the runtime's own ``leoflow`` records still go through.
+        self.max_bytes = max_bytes if isinstance(max_bytes, int) and max_bytes > 0 else 0
+        self.written = 0
+        self.capped = False
 
     def add_secret(self, value):
         if isinstance(value, str) and len(value.strip()) >= 4 and value not in self.secrets:
@@ -141,6 +146,18 @@ class LogSink:
             rec["line"] = line.encode("utf-8", "replace").decode("utf-8")
             data = json.dumps(rec, ensure_ascii=False).encode("utf-8")
         with self.lock:
+            if self.max_bytes and stream != "leoflow":
+                if self.capped:
+                    return
+                if self.written + len(data) + 1 > self.max_bytes:
+                    self.capped = True
+                    note = {"timestamp": _ts(), "stream": "leoflow", "level": "warning",
+                            "line": "Log size limit of %d bytes reached: further task output "
+                                    "is dropped (raise log_max_bytes to keep more)"
+                                    % self.max_bytes}
+                    _write_all(self.fd, json.dumps(note).encode("utf-8") + b"\n")
+                    return
+            self.written += len(data) + 1
             _write_all(self.fd, data + b"\n")
 
     def emit_text(self, stream, text, level=None, logger=None):
@@ -1883,7 +1900,7 @@ def _run_spec(spec, t0):
     result_path = spec.get("result_path")
     log_path = spec.get("log_path")
     try:
-        sink = LogSink(log_path)
+        sink = LogSink(log_path, spec.get("log_max_bytes", 0))
     except (OSError, TypeError, ValueError) as e:
         msg = "cannot open the task log %r: %s" % (log_path, e)
         os.write(2, ("leoflow task runtime: %s\n" % msg).encode())
