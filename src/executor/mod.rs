@@ -61,6 +61,9 @@ pub struct TaskOutcome {
     pub rendered: BTreeMap<String, serde_json::Value>,
     /// Task ids a branch or short-circuit task decided to skip in this run.
     pub skip: Vec<String>,
+    /// A run `TriggerDagRunOperator` asked for (the runtime's `trigger_dag_run`); the
+    /// scheduler creates it when it records the success.
+    pub trigger: Option<serde_json::Value>,
 }
 
 /// What an executor reports on its channel.

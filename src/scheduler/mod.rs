@@ -276,6 +276,7 @@ impl Scheduler {
                 },
                 rendered: Default::default(),
                 skip: Vec::new(),
+                trigger: None,
             })
             .await?;
         }
@@ -820,7 +821,18 @@ impl Scheduler {
                 let now_t = Utc::now();
                 let start = ti.start_date.as_deref().and_then(parse_ts).unwrap_or(now_t);
                 let duration = (now_t - start).num_microseconds().unwrap_or(0) as f64 / 1e6;
-                let (new_state, error, retry_at) = match &o.outcome {
+                let mut outcome = o.outcome.clone();
+                let mut triggered = None;
+                if outcome == Outcome::Success
+                    && let Some(t) = &o.trigger
+                {
+                    match trigger_run(tx, t) {
+                        Ok(Some(run)) => triggered = Some(run),
+                        Ok(None) => outcome = Outcome::Skipped,
+                        Err(e) => outcome = Outcome::Failed { error: e, retryable: true },
+                    }
+                }
+                let (new_state, error, retry_at) = match &outcome {
                     Outcome::Success => (state::SUCCESS, None, None),
                     Outcome::Skipped => (state::SKIPPED, None, None),
                     Outcome::Failed { error, retryable } => {
@@ -860,16 +872,72 @@ impl Scheduler {
                 }
                 let mut ti = ti;
                 ti.state = Some(new_state.to_string());
-                Ok((Some(ti_event(&ti)), true))
+                Ok((Some((ti_event(&ti), triggered)), true))
             })
             .await?;
-        if let Some(e) = event {
+        if let Some((e, triggered)) = event {
             self.events.publish("task_instance", e);
+            if let Some(run) = triggered {
+                self.events.publish("dag_run", run);
+            }
         }
         if woke {
             self.wake();
         }
         Ok(())
+    }
+}
+
+/// Creates the run a `TriggerDagRunOperator` asked for: `Some(event)` when created,
+/// `None` when it exists and `skip_when_already_exists` (the task is skipped), else an error
+/// that fails the task as Airflow's `DagRunAlreadyExists` / `DagNotFound` do.
+fn trigger_run(tx: &Transaction<'_>, t: &Value) -> Result<Option<Value>, String> {
+    let dag_id = t["dag_id"].as_str().unwrap_or_default().to_string();
+    let now = Utc::now();
+    let logical = t["logical_date"].as_str().and_then(parse_ts);
+    let fmt = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let run_id = t["run_id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .unwrap_or_else(|| {
+            format!(
+                "manual__{}",
+                logical
+                    .unwrap_or(now)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+            )
+        });
+    let new = runs::NewRun {
+        dag_id: dag_id.clone(),
+        run_id: run_id.clone(),
+        run_type: "manual".into(),
+        logical_date: logical.map(fmt),
+        run_after: fmt(logical.unwrap_or(now)),
+        data_interval_start: logical.map(fmt),
+        data_interval_end: logical.map(fmt),
+        conf: match &t["conf"] {
+            v @ Value::Object(_) => v.clone(),
+            _ => json!({}),
+        },
+        note: t["note"].as_str().map(String::from),
+        triggered_by: "operator".into(),
+        triggering_user_name: None,
+    };
+    match runs::create(tx, &new) {
+        Ok(run) => Ok(Some(
+            json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state}),
+        )),
+        Err(runs::CreateRunError::Duplicate { .. }) if t["skip_when_already_exists"] == true => {
+            Ok(None)
+        }
+        Err(runs::CreateRunError::Duplicate { .. }) => Err(format!(
+            "A Dag Run already exists for Dag {dag_id} with run id {run_id}"
+        )),
+        Err(runs::CreateRunError::NoDag(_)) => Err(format!(
+            "Dag {dag_id:?} to trigger is not found (TriggerDagRunOperator trigger_dag_id)"
+        )),
+        Err(runs::CreateRunError::Store(e)) => Err(e.to_string()),
     }
 }
 

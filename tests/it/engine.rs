@@ -1201,3 +1201,36 @@ fn python_runtime_contract_checks_pass() {
         assert!(text.contains("passed"), "{script}:\n{text}");
     }
 }
+
+#[test]
+fn trigger_dag_run_operator_creates_the_run_it_asks_for() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("family.py"),
+        r#"
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+with DAG("parent", schedule=None):
+    TriggerDagRunOperator(task_id="kick", trigger_dag_id="child", conf={"x": 1},
+                          trigger_run_id="from_parent_{{ ds_nodash }}")
+    TriggerDagRunOperator(task_id="ghost", trigger_dag_id="no_such_dag")
+with DAG("child", schedule=None):
+    BashOperator(task_id="echo", bash_command="echo x={{ dag_run.conf['x'] }}")
+"#,
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "parent", json!({"logical_date": null}));
+    let (_, tis) = wait_run(&s, "parent", run["dag_run_id"].as_str().unwrap());
+    assert_eq!(tis["kick"]["state"], "success");
+    assert_eq!(tis["ghost"]["state"], "failed");
+    let (_, runs) = get_json(&s.url("/api/v2/dags/child/dagRuns"));
+    let child = &runs["dag_runs"][0];
+    let child_id = child["dag_run_id"].as_str().unwrap().to_string();
+    assert!(child_id.starts_with("from_parent_"), "{runs}");
+    assert_eq!(child["conf"], json!({"x": 1}));
+    let (child, _) = wait_run(&s, "child", &child_id);
+    assert_eq!(child["state"], "success");
+}
