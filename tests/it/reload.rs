@@ -206,7 +206,15 @@ fn a_burst_of_saves_ends_in_one_parse_of_the_final_content() {
     std::fs::write(&file, dag_file("burst", &["t0"])).unwrap();
     let s = start(home.path(), dags.path(), &[]);
     let before = parses(&s);
+    // The watcher parses after 20 ms without events; a gap that long between two of our saves
+    // (this test descheduled on a loaded machine) legitimately allows one more parse.
+    let mut last = std::time::Instant::now();
+    let mut quiet_gaps = 0;
     for i in 1..=50 {
+        if last.elapsed() >= Duration::from_millis(15) {
+            quiet_gaps += 1;
+        }
+        last = std::time::Instant::now();
         // Editors' patterns: truncate-and-write, and write-temp-then-rename.
         if i % 2 == 0 {
             std::fs::write(&file, dag_file("burst", &[&format!("t{i}")])).unwrap();
@@ -221,9 +229,11 @@ fn a_burst_of_saves_ends_in_one_parse_of_the_final_content() {
     });
     std::thread::sleep(Duration::from_millis(200));
     let n = parses(&s) - before;
-    // One debounced batch; a second only if the scheduler paused this test mid-burst for longer
-    // than the quiet window.
-    assert!(n <= 2, "50 saves caused {n} parses");
+    // One debounced batch (plus one per quiet gap, and one for a rename seen late).
+    assert!(
+        n <= 2 + quiet_gaps,
+        "50 saves caused {n} parses ({quiet_gaps} gaps of 15 ms or more between saves)"
+    );
 }
 
 #[test]
