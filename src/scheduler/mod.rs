@@ -764,6 +764,15 @@ impl Scheduler {
             log_path = log_path.join(format!("map_index={}", d.ti.map_index));
         }
         let log_path = log_path.join(format!("attempt={}.log", d.ti.try_number));
+        // A new try starts without the XCom of earlier ones, as in Airflow.
+        if let Err(e) = self.xcom.delete_task(
+            &d.ti.dag_id,
+            &d.ti.run_id,
+            &d.ti.task_id,
+            Some(d.ti.map_index),
+        ) {
+            tracing::warn!(error = %e, task_id = d.ti.task_id, "could not clear the XCom of earlier tries");
+        }
         self.executor.start(TaskRequest {
             ti_id: d.ti.id.clone(),
             try_number: d.ti.try_number,
