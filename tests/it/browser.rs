@@ -1,0 +1,532 @@
+//! The web UI in a real headless Chromium over WebDriver (`webdriver.rs`), against a real
+//! `leoflow lite` on a temp home: sign in, the DAG list, trigger with a param, the grid and
+//! the log turning live, import errors appearing and vanishing, a new DAG version in an open
+//! page, the admin pages and the audit log, deep links, a narrow window, the dark theme.
+//!
+//! Screenshots of every page land in `target/ui-screenshots/` (test artifacts).
+//! "Live" is checked by a marker set on `window` before the change: a reload would drop it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::*;
+use crate::webdriver::{Browser, WAIT};
+
+const PASSWORD: &str = "browser-test-pass-1";
+
+/// A DAG whose second task prints, sleeps, prints: its log streams while it runs.
+const LIVE_DAG: &str = r#"
+import pendulum
+from airflow.sdk import DAG, Param
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG(
+    dag_id="ui_live",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="UTC"),
+    catchup=False,
+    params={"who": Param("world", type="string", description="Who to greet")},
+    tags=["ui"],
+) as dag:
+    hello = BashOperator(task_id="hello", bash_command="echo 'hello {{ params.who }}'")
+    slow = BashOperator(
+        task_id="slow",
+        bash_command="echo 'step one'; sleep 2; echo 'WARNING step two'; echo done",
+    )
+    hello >> slow
+"#;
+
+/// Copies the bundled example DAGs into `dir`.
+fn copy_examples(dir: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dags");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        if e.path().extension().is_some_and(|x| x == "py") {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A secure server (auth on, admin's password known) on a DAG folder.
+fn secure_server(home: &Path, dags: &Path) -> Server {
+    let mut cmd = leoflow(home);
+    cmd.env("LEOFLOW_ADMIN_PASSWORD", PASSWORD);
+    Server::start_secure_with(cmd, home, &[dags.to_str().unwrap()])
+}
+
+/// Waits (API) until the DAG list has these DAGs.
+fn wait_dags(s: &Server, token: Option<&str>, ids: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut req = http().get(s.url("/api/v2/dags?limit=100"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let body: serde_json::Value = req.send().unwrap().json().unwrap();
+        let have: Vec<&str> = body["dags"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|d| d["dag_id"].as_str()).collect())
+            .unwrap_or_default();
+        if ids.iter().all(|i| have.contains(i)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "DAGs {ids:?} not parsed in 30 s (have {have:?}); server output:\n{}",
+            s.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Signs in through the login form.
+fn sign_in(b: &Browser) {
+    b.wait_testid("login-form");
+    b.fill("login-username", "admin");
+    b.fill("login-password", PASSWORD);
+    b.click("login-submit");
+}
+
+/// Marks the page so a full reload is detectable.
+fn mark_page(b: &Browser) {
+    b.js("window.__noReload = 1", vec![]);
+}
+fn assert_not_reloaded(b: &Browser, what: &str) {
+    assert_eq!(
+        b.js("return window.__noReload || 0", vec![]),
+        json!(1),
+        "{what}: the page was reloaded"
+    );
+}
+
+#[test]
+fn browser_sign_in_trigger_and_watch_grid_and_log_live() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    copy_examples(dags.path());
+    std::fs::write(dags.path().join("ui_live.py"), LIVE_DAG).unwrap();
+    let s = secure_server(home.path(), dags.path());
+    let token = s.token("admin", PASSWORD);
+    wait_dags(&s, Some(&token), &["ui_live", "hello_taskflow", "etl_xcom"]);
+
+    let b = Browser::open(&s.base, "live", 1280, 800);
+    // Signed out: any page sends us to the login form, which sends us back.
+    b.goto("/dags");
+    b.wait_for("the sign-in redirect", WAIT, |b| {
+        b.location().starts_with("/login").then_some(())
+    });
+    b.shot("01-login");
+    sign_in(&b);
+    b.wait_testid("dag-row-hello_taskflow");
+    assert_eq!(b.location(), "/dags");
+    b.wait_testid("dag-row-ui_live");
+    b.wait_testid("dag-row-etl_xcom");
+    assert_eq!(b.text_of("env-badge").as_deref(), Some("DEV / Lite"));
+    b.wait_text("dag-count", "DAGs");
+    b.shot("02-dag-list");
+    b.assert_no_error_overlay();
+
+    // The DAG page: header facts, unpause, then trigger with a param through the dialog.
+    b.click("dag-link-ui_live");
+    b.wait_testid("grid");
+    assert_eq!(b.location(), "/dags/ui_live");
+    b.wait_text("dag-version", "v1");
+    b.wait_text("dag-tags", "ui");
+    b.wait_testid("grid-empty");
+    mark_page(&b);
+    b.wait_attr("pause-toggle-ui_live", "aria-checked", "false");
+    b.click("pause-toggle-ui_live");
+    b.wait_attr("pause-toggle-ui_live", "aria-checked", "true");
+    b.click("trigger-button");
+    b.wait_testid("trigger-dialog");
+    b.wait_testid("param-who");
+    b.fill("param-who", "browser");
+    b.shot("03-trigger-dialog");
+    b.click("trigger-submit");
+    b.wait_gone("trigger-dialog");
+
+    // The run's cells appear and turn green without a reload.
+    let run_id = b
+        .wait_js(
+            "a run column in the grid",
+            "const e = document.querySelector('a.rb[data-testid^=\"grid-run-\"]');
+             return e ? e.dataset.testid.slice('grid-run-'.length) : null;",
+            vec![],
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.wait_attr(
+        &format!("grid-cell-{run_id}-hello"),
+        "data-state",
+        "success",
+    );
+    b.wait_attr(&format!("grid-cell-{run_id}-slow"), "data-state", "running");
+    assert_not_reloaded(&b, "grid");
+    b.shot("04-grid-running");
+
+    // The running task's log streams: the first line while it runs, the second one later.
+    b.click(&format!("grid-cell-{run_id}-slow"));
+    b.wait_testid("log-view");
+    assert!(b.location().ends_with("/tasks/slow"), "{}", b.location());
+    mark_page(&b);
+    b.wait_text("log-view", "step one");
+    let during = b.text_of("log-view").unwrap();
+    assert!(
+        !during.contains("step two"),
+        "the log was complete too early: {during}"
+    );
+    b.wait_attr("ti-state", "data-state", "running");
+    b.shot("05-task-log-running");
+    b.wait_text("log-view", "step two");
+    b.wait_attr("ti-state", "data-state", "success");
+    assert_not_reloaded(&b, "log");
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"log-view\"] .ll[data-level=\"warning\"]')?.innerText.includes('step two') || false",
+            vec![]
+        ),
+        json!(true),
+        "the WARNING line is coloured as a warning"
+    );
+    b.wait_text("rendered-field-bash_command", "sleep 2");
+    b.shot("06-task-log-done");
+
+    // Back on the grid (the app's own navigation), every cell is green; the run page too.
+    b.click("ti-run-link");
+    b.wait_attr("run-state", "data-state", "success");
+    b.wait_testid("run-ti-hello");
+    b.shot("07-run");
+    b.goto("/dags/ui_live");
+    b.wait_attr(&format!("grid-cell-{run_id}-slow"), "data-state", "success");
+    b.wait_attr(
+        &format!("grid-cell-{run_id}-hello"),
+        "data-state",
+        "success",
+    );
+    b.wait_attr(&format!("grid-run-{run_id}"), "data-state", "success");
+    b.shot("08-grid-done");
+
+    // Every tab of the DAG page renders real data.
+    b.click("tab-graph");
+    b.wait_attr("graph-node-slow", "data-state", "success");
+    b.wait_attr("graph-node-hello", "data-state", "success");
+    b.shot("09-graph");
+    b.click("tab-code");
+    b.wait_text("code-view", "WARNING step two");
+    b.shot("10-code");
+    b.click("tab-runs");
+    b.wait_testid(&format!("run-row-{run_id}"));
+    b.shot("11-runs");
+    b.click("tab-versions");
+    b.wait_testid("version-row-1");
+    b.shot("12-versions");
+    b.click("tab-details");
+    b.wait_text("dag-params", "who");
+    b.shot("13-details");
+    assert_eq!(b.location(), "/dags/ui_live/details");
+
+    // Back to the list through the app (a second mount of the page): one click on a pause
+    // switch is one change.
+    b.click("nav-dags");
+    b.wait_testid("dag-row-hello_taskflow");
+    b.click("pause-toggle-hello_taskflow");
+    b.wait_attr("pause-toggle-hello_taskflow", "aria-checked", "true");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let d: serde_json::Value = http()
+            .get(s.url("/api/v2/dags/hello_taskflow"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if d["is_paused"] == json!(false) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hello_taskflow was not unpaused: {d}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        b.attr_of("pause-toggle-hello_taskflow", "aria-checked")
+            .as_deref(),
+        Some("true")
+    );
+    // The run's conf carries the param typed in the dialog.
+    let (status, run) = {
+        let r = http()
+            .get(s.url(&format!("/api/v2/dags/ui_live/dagRuns/{run_id}")))
+            .bearer_auth(&token)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<serde_json::Value>().unwrap())
+    };
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(run["conf"]["who"], "browser", "{run}");
+    b.assert_no_error_overlay();
+}
+
+const BROKEN_DAG: &str = r#"
+import pendulum
+from airflow.sdk import DAG
+
+raise RuntimeError("ui test: broken on purpose")
+"#;
+
+const FIXED_DAG: &str = r#"
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG(dag_id="ui_fixed", schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC")):
+    BashOperator(task_id="only", bash_command="echo fixed")
+"#;
+
+#[test]
+fn browser_import_errors_come_and_go_and_new_versions_show_live() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("ui_live.py"), LIVE_DAG).unwrap();
+    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
+    wait_dags(&s, None, &["ui_live"]);
+    // A run pins version 1, so the next edit makes version 2 (the DAG stays paused: queued).
+    let r = http()
+        .post(s.url("/api/v2/dags/ui_live/dagRuns"))
+        .json(&json!({"logical_date": null}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap());
+
+    let b = Browser::open(&s.base, "imports", 1280, 800);
+    b.goto("/dags");
+    b.wait_testid("dag-row-ui_live");
+    assert_eq!(b.text_of("import-errors"), None);
+    mark_page(&b);
+
+    // A broken file: the banner names it and shows its traceback.
+    std::fs::write(dags.path().join("ui_broken.py"), BROKEN_DAG).unwrap();
+    b.wait_testid("import-errors");
+    let id = b
+        .wait_js(
+            "the broken file's entry",
+            "const e = [...document.querySelectorAll('[data-testid^=\"import-error-\"]')].find(e => e.tagName === 'DETAILS');
+             return e ? e.dataset.testid : null;",
+            vec![],
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(id.ends_with("ui_broken.py"), "{id}");
+    b.click(&id);
+    b.wait_text(&id, "ui test: broken on purpose");
+    assert!(b.text_of(&id).unwrap().contains("RuntimeError"));
+    assert_not_reloaded(&b, "import error banner");
+    b.shot("01-import-error");
+
+    // Fixed on disk: the banner goes and the DAG appears, without a reload.
+    std::fs::write(dags.path().join("ui_broken.py"), FIXED_DAG).unwrap();
+    b.wait_gone("import-errors");
+    b.wait_testid("dag-row-ui_fixed");
+    assert_not_reloaded(&b, "import error fixed");
+    b.shot("02-import-error-fixed");
+
+    // An open DAG page (code tab) shows a saved file's new version and source.
+    b.goto("/dags/ui_live/code");
+    b.wait_text("code-view", "step one");
+    b.wait_text("dag-version", "v1");
+    mark_page(&b);
+    let saved = Instant::now();
+    std::fs::write(
+        dags.path().join("ui_live.py"),
+        LIVE_DAG.replace("step one", "step ONE (edited)"),
+    )
+    .unwrap();
+    b.wait_text("dag-version", "v2");
+    let version_shown = saved.elapsed();
+    b.wait_text("code-view", "step ONE (edited)");
+    assert_not_reloaded(&b, "new version");
+    eprintln!(
+        "browser: a saved DAG file showed v2 in the open page {} ms after the write",
+        version_shown.as_millis()
+    );
+    b.wait_for("the version picker to list v2", WAIT, |b| {
+        b.js(
+            "return [...document.querySelectorAll('[data-testid=\"code-version-select\"] option')].map(o => o.textContent).join('|')",
+            vec![],
+        )
+        .as_str()
+        .filter(|t| t.contains("v2") && t.contains("v1"))
+        .map(str::to_string)
+    });
+    b.shot("03-new-version");
+
+    // Breaking the file of an open DAG: the page says so and keeps the last good version.
+    std::fs::write(dags.path().join("ui_live.py"), BROKEN_DAG).unwrap();
+    b.wait_testid("dag-import-error");
+    assert!(b.text_of("dag-version").unwrap().contains("v2"));
+    b.shot("04-dag-import-error");
+    b.assert_no_error_overlay();
+}
+
+#[test]
+fn browser_admin_pages_audit_deep_links_narrow_window_and_dark_theme() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("ui_live.py"), LIVE_DAG).unwrap();
+    let s = secure_server(home.path(), dags.path());
+    let b = Browser::open(&s.base, "admin", 1280, 800);
+
+    // A deep link survives the sign-in.
+    b.goto("/admin/variables");
+    b.wait_for("the sign-in redirect", WAIT, |b| {
+        b.location().starts_with("/login").then_some(())
+    });
+    sign_in(&b);
+    b.wait_testid("variables-table");
+    assert_eq!(b.location(), "/admin/variables");
+
+    // A variable.
+    b.click("add-button");
+    b.wait_testid("variable-dialog");
+    b.fill("field-key", "ui_var");
+    b.fill("field-value", "{\"answer\": 42}");
+    b.fill("field-description", "made in the browser");
+    b.click("form-submit");
+    b.wait_gone("variable-dialog");
+    b.wait_text("variable-row-ui_var", "answer");
+    b.shot("01-variables");
+
+    // A connection: the password is stored but never shown back.
+    b.click("nav-connections");
+    b.wait_testid("connections-table");
+    b.click("add-button");
+    b.wait_testid("connection-dialog");
+    b.fill("field-connection_id", "ui_conn");
+    b.fill("field-conn_type", "postgres");
+    b.fill("field-host", "db.example");
+    b.fill("field-login", "leo");
+    b.fill("field-password", "s3cret-pw-in-browser");
+    b.fill("field-port", "5432");
+    b.click("form-submit");
+    b.wait_gone("connection-dialog");
+    b.wait_text("connection-row-ui_conn", "db.example");
+    b.click("edit-ui_conn");
+    b.wait_testid("connection-dialog");
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"field-password\"]').value",
+            vec![]
+        ),
+        json!("")
+    );
+    b.shot("02-connection-edit");
+    b.keys("\u{E00C}"); // Escape closes the dialog
+    b.wait_gone("connection-dialog");
+    let html = b.js("return document.documentElement.outerHTML", vec![]);
+    assert!(!html.as_str().unwrap().contains("s3cret-pw-in-browser"));
+    let token = s.token("admin", PASSWORD);
+    let conn: serde_json::Value = http()
+        .get(s.url("/api/v2/connections/ui_conn"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(conn["login"], "leo", "{conn}");
+    assert_ne!(conn["password"], "s3cret-pw-in-browser", "{conn}");
+
+    // Deep link + reload keeps the page.
+    b.reload();
+    b.wait_testid("connection-row-ui_conn");
+    assert_eq!(b.location(), "/admin/connections");
+    b.shot("03-connections");
+
+    // Both show up in the audit log, by the signed-in user.
+    b.click("nav-audit");
+    b.wait_testid("audit-table");
+    let audit = b.wait_text("audit-table", "ui_conn");
+    assert!(audit.contains("admin"), "{audit}");
+    b.wait_for("the variable's audit row", WAIT, |b| {
+        b.text_of("audit-table").filter(|t| t.contains("ui_var"))
+    });
+    b.shot("04-audit");
+    b.click("nav-pools");
+    b.wait_testid("pool-row-default_pool");
+    b.shot("05-pools");
+
+    // Deep links into a DAG tab and a task page survive reloads.
+    wait_dags(&s, Some(&token), &["ui_live"]);
+    b.goto("/dags/ui_live/graph");
+    b.wait_testid("graph-node-slow");
+    b.reload();
+    b.wait_testid("graph-node-slow");
+    assert_eq!(b.location(), "/dags/ui_live/graph");
+
+    // Keyboard: "/" focuses the search box of the DAG list.
+    b.goto("/dags");
+    b.wait_testid("dag-row-ui_live");
+    b.keys("/");
+    b.wait_js(
+        "the search box to have focus",
+        "return document.activeElement?.dataset.testid === 'dag-search'",
+        vec![],
+    );
+    b.keys("live\u{E007}");
+    b.wait_for("the search in the URL", WAIT, |b| {
+        (b.location() == "/dags?search=live").then_some(())
+    });
+    b.reload();
+    b.wait_testid("dag-row-ui_live");
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"dag-search\"]').value",
+            vec![]
+        ),
+        json!("live")
+    );
+
+    // Dark theme: toggled, kept across a reload.
+    b.click("theme-toggle");
+    b.wait_js(
+        "the dark theme",
+        "return document.documentElement.dataset.theme === 'dark'",
+        vec![],
+    );
+    b.shot("06-dark-dag-list");
+    b.goto("/dags/ui_live");
+    b.wait_testid("grid");
+    assert_eq!(
+        b.js("return document.documentElement.dataset.theme", vec![]),
+        json!("dark")
+    );
+    b.shot("07-dark-dag");
+
+    // A narrow window: no horizontal scrolling of the page, the controls still reachable.
+    b.resize(420, 800);
+    b.goto("/dags");
+    b.wait_testid("dag-row-ui_live");
+    let overflow = b.js(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        vec![],
+    );
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "page wider than the window by {overflow} px"
+    );
+    b.click("pause-toggle-ui_live");
+    b.wait_attr("pause-toggle-ui_live", "aria-checked", "true");
+    b.shot("08-narrow-dag-list");
+    b.goto("/dags/ui_live");
+    b.wait_testid("trigger-button");
+    b.click("trigger-button");
+    b.wait_testid("trigger-dialog");
+    b.shot("09-narrow-trigger");
+    b.keys("\u{E00C}");
+    b.wait_gone("trigger-dialog");
+    b.assert_no_error_overlay();
+}
