@@ -64,6 +64,22 @@ export function stop() {
   setStatus('idle');
 }
 
+// A page kept in the back/forward cache would keep its stream open: a few of them exhaust the
+// browser's six connections per host and the next page's requests stall. Close the stream when
+// the page is hidden; reopen it (and announce `lagged`) when a cached page comes back.
+let resumeOnShow = false;
+if (typeof window !== 'undefined') {
+  window.addEventListener('pagehide', () => {
+    if (!source && !retryTimer) return;
+    stop();
+    droppedOnce = true;
+    resumeOnShow = true;
+  });
+  window.addEventListener('pageshow', () => {
+    if (resumeOnShow) { resumeOnShow = false; start(); }
+  });
+}
+
 /** Subscribes fn to events of `type`; returns the unsubscribe function. */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, new Set());

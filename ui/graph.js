@@ -241,6 +241,13 @@ export function edgePath(points, LR = true) {
 
 const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 
+/** A node's second line: operator (clipped to what the state leaves room for) · state [count]. */
+function subText(d, width) {
+  const tail = `${d.state ? stateLabel(norm(d.state)) : 'No Status'}${d.count ? ` [${d.count}]` : ''}`;
+  const room = Math.floor((width - 22) / 6.2) - tail.length - 3;
+  return `${d.sub && room >= 4 ? clip(d.sub, room) + ' · ' : ''}${tail}`;
+}
+
 /**
  * SVG markup for a laid-out graph. info(id) → {label, group, sub, state, href, count}.
  */
@@ -264,7 +271,7 @@ export function graphSvg(lay, info, { direction = 'LR' } = {}) {
     const chars = Math.floor((n.width - 22) / 7);
     const grp = d.group ? `<tspan class="gn-grp">${esc(clip(d.group + '.', 14))}</tspan>` : '';
     const name = clip(d.label, Math.max(4, chars - (d.group ? Math.min(14, d.group.length + 1) : 0)));
-    const sub = `${d.sub ? clip(d.sub, chars - 12) + ' · ' : ''}${d.state ? stateLabel(s) : 'No Status'}${d.count ? ` [${d.count}]` : ''}`;
+    const sub = subText(d, n.width);
     const body = `<rect class="gn-box" width="${n.width}" height="${n.height}" rx="6"/><rect class="gn-bar" width="6" height="${n.height}" rx="3"/>` +
       `<text class="gn-label" x="14" y="${n.height / 2 - 3}">${grp}${esc(name)}</text><text class="gn-sub" x="14" y="${n.height / 2 + 13}">${esc(sub)}</text><title>${esc(n.id)} · ${esc(stateLabel(s))}</title>`;
     const attrs = `class="gn s-${s}" data-testid="graph-node-${esc(n.id)}" data-state="${s}" data-id="${esc(n.id)}" transform="translate(${n.x},${n.y})"`;
@@ -286,7 +293,7 @@ export function updateGraphStates(root, info) {
     g.dataset.state = s;
     const sub = g.querySelector('.gn-sub');
     const w = +g.querySelector('.gn-box').getAttribute('width');
-    if (sub) sub.textContent = `${d.sub ? clip(d.sub, Math.floor((w - 22) / 7) - 12) + ' · ' : ''}${d.state ? stateLabel(s) : 'No Status'}${d.count ? ` [${d.count}]` : ''}`;
+    if (sub) sub.textContent = subText(d, w);
     const t = g.querySelector('title');
     if (t) t.textContent = `${g.dataset.id} · ${stateLabel(s)}`;
   }

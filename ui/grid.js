@@ -161,6 +161,33 @@ export function gridHtml(model, dagId) {
   return h;
 }
 
+/**
+ * Updates the cells of a rendered grid in place from `prev` to `next` when both have the same
+ * runs and rows (a live state change); returns false when the structure differs and the grid
+ * must be rendered again. Elements stay put, so a click in progress is not lost.
+ */
+export function patchGrid(root, prev, next) {
+  const same = (a, b, key) => a.length === b.length && a.every((x, i) => key(x) === key(b[i]));
+  if (!same(prev.runs, next.runs, r => `${r.dag_run_id} ${r.state}`) || !same(prev.rows, next.rows, r => `${r.kind} ${r.id} ${r.expanded}`)) return false;
+  const rowEls = root.querySelectorAll('.gb > .gr');
+  if (rowEls.length !== next.rows.length) return false;
+  next.rows.forEach((row, i) => {
+    const old = prev.rows[i].cells;
+    row.cells.forEach((c, j) => {
+      const o = old[j];
+      if ((o && o.state) === (c && c.state) && (o && o.count) === (c && c.count)) return;
+      const el = rowEls[i].children[j + 1];
+      if (!el) return;
+      const st = c ? c.state : 'none';
+      el.className = `c s-${st}${c ? '' : ' c-empty'}`;
+      el.dataset.state = st;
+      if (c && c.count) { el.dataset.count = c.count; el.textContent = c.count; } else { delete el.dataset.count; el.textContent = ''; }
+      el.removeAttribute('aria-label');
+    });
+  });
+  return true;
+}
+
 /** Tooltip text for the cell at (row i, col j). */
 export function cellTip(model, i, j) {
   const row = model.rows[i];

@@ -175,6 +175,7 @@ function crud(root, cfg, ctx, section) {
     form.addEventListener('keydown', e => { if (e.key === 'Enter' && e.target.tagName === 'INPUT') { e.preventDefault(); go(); } });
   };
 
+  // root (#main) outlives this page: the listener ends with it (ctx.signal).
   root.addEventListener('click', async e => {
     if (e.target.closest('[data-testid="add-button"]')) return edit(null);
     const ed = e.target.closest('[data-edit]');
@@ -191,7 +192,7 @@ function crud(root, cfg, ctx, section) {
       });
       if (ok) { toast(`Deleted ${it[cfg.id]}`); load(); }
     }
-  });
+  }, { signal: ctx.signal });
   const onSearch = debounce(() => { search = root.querySelector('[data-testid="admin-search"]').value.trim(); offset = 0; load(); }, 250);
   root.querySelector('[data-testid="admin-search"]').addEventListener('input', onSearch);
   ctx.on('lagged', () => load());

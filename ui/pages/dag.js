@@ -1,7 +1,8 @@
 // /dags/{dag_id}[/grid|graph|code|runs|versions|details]: header (schedule, latest version,
 // owners, tags, pause toggle, Trigger) and tabs. Each tab is its own module mounted with a
 // scoped context (its subscriptions end when the tab changes).
-// Live: dag_updated for this DAG → refetch details + tasks, then tell the tab.
+// Live: dag_updated for this DAG (or import_errors for its file) → refetch details + tasks,
+// then tell the tab.
 
 import { api, isAbort } from '../api.js';
 import * as events from '../events.js';
@@ -151,6 +152,11 @@ export function mount(root, route, ctx) {
   ctx.on('dag_updated', d => { if (d && d.dag_id === dagId) reloadDag(); });
   ctx.on('dag_removed', d => {
     if (d && d.dag_id === dagId) errEl.innerHTML = '<div class="error-box" data-testid="dag-removed">This DAG was removed from the DAG folder.</div>';
+  });
+  // A file that starts or stops failing changes `has_import_errors` but not the DAG itself.
+  ctx.on('import_errors', e => {
+    const f = e && e.filename;
+    if (!f || !details || [details.relative_fileloc, details.fileloc].some(x => x && (x === f || x.endsWith('/' + f) || f.endsWith('/' + x)))) reloadDag();
   });
   ctx.on('lagged', () => reloadDag());
   ctx.cleanup(() => { reloadDag.cancel(); if (tabInst && tabInst.destroy) tabInst.destroy(); if (tabScope) tabScope.destroy(); });

@@ -85,6 +85,9 @@ export function mount(root, route, ctx) {
   };
 
   // ---- log with live tail ----
+  // The log so far as JSON (`{content}`: answered at once even while the try runs; NDJSON
+  // would follow the running try and hold the request open), then the `log` events' lines
+  // newer than its last timestamp. Lines arriving during the fetch are buffered.
   let buffering = false;
   let buffer = [];
   let logSeq = 0;
@@ -95,7 +98,7 @@ export function mount(root, route, ctx) {
     buffering = true;
     buffer = [];
     try {
-      const body = await api(`${tiPath}/logs/${n}`, { query: { full_content: true, ...miQuery }, accept: 'application/x-ndjson', signal: ctx.signal });
+      const body = await api(`${tiPath}/logs/${n}`, { query: { full_content: true, ...miQuery }, signal: ctx.signal });
       if (my !== logSeq) return;
       const recs = parseLog(body);
       log.setRecords(recs, { empty: FINISHED.has(norm(ti && ti.state)) ? 'This try wrote no log lines.' : 'Waiting for log lines…' });
