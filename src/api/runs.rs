@@ -1110,7 +1110,8 @@ pub async fn logs(
         let stream = follow(s.clone(), path, pos, ctx, head);
         return Ok((
             [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
-            axum::body::Body::from_stream(stream),
+            // Fused: the gzip layer polls again after the end; `unfold` would panic.
+            axum::body::Body::from_stream(futures_util::StreamExt::fuse(stream)),
         )
             .into_response());
     }
@@ -1279,7 +1280,7 @@ pub async fn wait(
     });
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
-        axum::body::Body::from_stream(stream),
+        axum::body::Body::from_stream(futures_util::StreamExt::fuse(stream)),
     )
         .into_response())
 }

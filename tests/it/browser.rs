@@ -530,3 +530,58 @@ fn browser_admin_pages_audit_deep_links_narrow_window_and_dark_theme() {
     b.wait_gone("trigger-dialog");
     b.assert_no_error_overlay();
 }
+
+/// What a browser sends (`Accept-Encoding: gzip`) for a running try's NDJSON log: the stream
+/// follows the try and ends cleanly, gzip trailer included (the server once panicked there).
+#[test]
+fn gzipped_ndjson_log_of_a_running_try_streams_to_the_end() {
+    use std::io::Read;
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("ui_live.py"), LIVE_DAG).unwrap();
+    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
+    wait_dags(&s, None, &["ui_live"]);
+    let r = http()
+        .patch(s.url("/api/v2/dags/ui_live"))
+        .json(&json!({"is_paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let run: serde_json::Value = http()
+        .post(s.url("/api/v2/dags/ui_live/dagRuns"))
+        .json(&json!({"logical_date": null}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let ti = format!(
+        "/api/v2/dags/ui_live/dagRuns/{}/taskInstances/slow",
+        run_id.replace(':', "%3A").replace('+', "%2B")
+    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, t) = get_json(&s.url(&ti));
+        if t["state"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slow never ran: {t}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = http()
+        .get(s.url(&format!("{ti}/logs/1?full_content=true")))
+        .header("Accept", "application/x-ndjson")
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let body = r.bytes().expect("the stream ends cleanly");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .read_to_string(&mut text)
+        .expect("a complete gzip stream");
+    assert!(text.contains("step one"), "{text}");
+    assert!(text.contains("WARNING step two"), "{text}");
+    assert!(text.contains("Task finished: success"), "{text}");
+    assert!(!s.output().contains("panicked"), "{}", s.output());
+}
