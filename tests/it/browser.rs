@@ -585,3 +585,118 @@ fn gzipped_ndjson_log_of_a_running_try_streams_to_the_end() {
     assert!(text.contains("Task finished: success"), "{text}");
     assert!(!s.output().contains("panicked"), "{}", s.output());
 }
+
+/// Triggers `dag_id` over the API (unpaused first) and waits until the run succeeded.
+fn run_to_success(s: &Server, dag_id: &str) -> String {
+    let r = http()
+        .patch(s.url(&format!("/api/v2/dags/{dag_id}")))
+        .json(&json!({"is_paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let run: serde_json::Value = http()
+        .post(s.url(&format!("/api/v2/dags/{dag_id}/dagRuns")))
+        .json(&json!({"logical_date": null}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let url = s.url(&format!(
+        "/api/v2/dags/{dag_id}/dagRuns/{}",
+        run_id.replace(':', "%3A").replace('+', "%2B")
+    ));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, r) = get_json(&url);
+        if r["state"] == "success" {
+            return run_id;
+        }
+        assert!(
+            Instant::now() < deadline && r["state"] != "failed",
+            "{dag_id}: {r}\n{}",
+            s.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn browser_task_actions_xcom_and_mapped_tasks() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    copy_examples(dags.path());
+    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
+    wait_dags(&s, None, &["hello_taskflow", "dynamic_mapping"]);
+    let hello = run_to_success(&s, "hello_taskflow");
+    let mapped = run_to_success(&s, "dynamic_mapping");
+    let b = Browser::open(&s.base, "actions", 1280, 800);
+
+    // XCom and rendered fields of a finished Python task.
+    b.goto(&format!(
+        "/dags/hello_taskflow/runs/{}/tasks/say_hello",
+        hello.replace(':', "%3A").replace('+', "%2B")
+    ));
+    b.wait_attr("ti-state", "data-state", "success");
+    b.wait_text("xcom-return_value", "Hello, Leoflow!");
+    b.wait_text("log-view", "Built the greeting");
+    b.shot("01-task-xcom");
+
+    // Clear it with its downstream: the preview lists both, then the task runs a second try.
+    mark_page(&b);
+    b.click("ti-clear");
+    b.wait_testid("clear-ti-dialog");
+    b.wait_text("confirm-preview", "2 task instances will be cleared");
+    assert!(b.text_of("confirm-preview").unwrap().contains("shout"));
+    b.shot("02-clear-preview");
+    b.click("confirm-ok");
+    b.wait_gone("clear-ti-dialog");
+    b.wait_testid("try-tab-2");
+    b.wait_attr("ti-state", "data-state", "success");
+    b.wait_attr("try-tab-2", "aria-selected", "true");
+    assert_not_reloaded(&b, "clear");
+    b.click("try-tab-1");
+    b.wait_attr("try-tab-1", "aria-selected", "true");
+    assert!(b.location().ends_with("try=1"), "{}", b.location());
+    b.wait_text("log-view", "Built the greeting");
+
+    // The run page: mark failed, then delete it.
+    b.click("ti-run-link");
+    b.wait_attr("run-state", "data-state", "success");
+    b.click("run-mark-failed");
+    b.wait_testid("mark-run-dialog");
+    b.click("confirm-ok");
+    b.wait_gone("mark-run-dialog");
+    b.wait_attr("run-state", "data-state", "failed");
+    b.shot("03-run-failed");
+    b.click("run-delete");
+    b.wait_testid("delete-run-dialog");
+    b.click("confirm-ok");
+    b.wait_for("the DAG page after the delete", WAIT, |b| {
+        (b.location() == "/dags/hello_taskflow").then_some(())
+    });
+    b.wait_testid("grid-empty");
+    let (status, _) = get_json(&s.url(&format!(
+        "/api/v2/dags/hello_taskflow/dagRuns/{}",
+        hello.replace(':', "%3A").replace('+', "%2B")
+    )));
+    assert_eq!(status, 404);
+
+    // A mapped task: one summarised cell in the grid, the list of its instances on its page.
+    b.goto("/dags/dynamic_mapping");
+    b.wait_attr(&format!("grid-cell-{mapped}-process"), "data-count", "4");
+    b.wait_attr(
+        &format!("grid-cell-{mapped}-process"),
+        "data-state",
+        "success",
+    );
+    b.shot("04-mapped-grid");
+    b.click(&format!("grid-cell-{mapped}-process"));
+    b.wait_testid("mapped-tis");
+    b.wait_testid("mapped-ti-3");
+    b.click_css("[data-testid=\"mapped-ti-3\"] a");
+    b.wait_text("log-view", "part-003.csv: 12 rows");
+    b.wait_text("xcom-return_value", "12");
+    b.shot("05-mapped-task");
+    b.assert_no_error_overlay();
+}

@@ -333,7 +333,12 @@ impl Browser {
     /// scrolled into view, must be the topmost element there), retrying while it is missing,
     /// stale or covered.
     pub fn click(&self, testid: &str) {
-        let css = Self::css(testid);
+        self.click_css(&Self::css(testid));
+    }
+
+    /// [`Browser::click`] on the first element matching a CSS selector.
+    pub fn click_css(&self, css: &str) {
+        let css = css.to_string();
         self.wait_for(&format!("{css} to be clickable"), WAIT, |b| {
             b.attempt(async {
                 let e = b.c().find(Locator::Css(&css)).await?;
