@@ -67,7 +67,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
     );
     let state = AppState {
-        scheduler: Some(scheduler),
+        scheduler: Some(scheduler.clone()),
         config: config.clone(),
         store: store.clone(),
         xcom: xcom.clone(),
@@ -97,6 +97,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     api::serve(listener, api::app(state), stop, GRACE).await?;
     processor.abort();
     scheduler_task.abort();
+    // No task outlives the server: their process groups go with it.
+    scheduler.kill_all();
 
     tracing::info!("stopping: flushing XCom and checkpointing the metadata database");
     if let Err(e) = xcom.flush() {

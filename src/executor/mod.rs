@@ -87,4 +87,6 @@ pub trait Executor: Send + Sync {
     fn kill(&self, ti_id: &str);
     /// The process id of a running try, if any.
     fn pid(&self, ti_id: &str) -> Option<u32>;
+    /// Kills every running try (server shutdown); the next start fails and retries them.
+    fn kill_all(&self);
 }

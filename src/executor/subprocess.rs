@@ -299,6 +299,19 @@ impl Executor for SubprocessExecutor {
         }
     }
 
+    fn kill_all(&self) {
+        let pids: Vec<u32> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .copied()
+            .collect();
+        for pid in pids {
+            kill_group(pid);
+        }
+    }
+
     fn pid(&self, ti_id: &str) -> Option<u32> {
         self.running
             .lock()

@@ -144,6 +144,12 @@ impl Scheduler {
         self.executor.kill(ti_id);
     }
 
+    /// Kills every running try's process group (server shutdown). Their task instances stay
+    /// `running` in the database; the next start fails them and retries per policy.
+    pub fn kill_all(&self) {
+        self.executor.kill_all();
+    }
+
     /// Runs until `done` closes.
     pub async fn run(self: Arc<Self>, mut done: mpsc::UnboundedReceiver<ExecutorEvent>) {
         if let Err(e) = self.recover().await {

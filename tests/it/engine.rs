@@ -1234,3 +1234,70 @@ with DAG("child", schedule=None):
     let (child, _) = wait_run(&s, "child", &child_id);
     assert_eq!(child["state"], "success");
 }
+
+#[test]
+fn a_graceful_stop_kills_running_tasks_and_the_next_start_retries_them() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let marker = format!(
+        "{}.{}",
+        6000 + std::process::id() % 1000,
+        std::process::id()
+    );
+    std::fs::write(
+        dags.path().join("long.py"),
+        format!(
+            r#"
+import subprocess, time
+from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("long", schedule=None):
+    BashOperator(task_id="bash", bash_command="sleep {marker} & sleep {marker}; echo done")
+    @task
+    def py():
+        subprocess.Popen(["sleep", "{marker}"])
+        time.sleep(60)
+    py()
+"#
+        ),
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let (_, run) = trigger(&s, "long", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let sleeping = || {
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .filter(|l| l.contains(&format!("sleep {marker}")))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while sleeping() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "tasks did not start: {}",
+            s.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, _) = s.stop(libc::SIGTERM);
+    assert_eq!(code, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sleeping() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "task processes outlived the server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The next start fails the interrupted tries (no retries left: the run fails).
+    let s = start(home.path(), dags.path());
+    let (run, tis) = wait_run(&s, "long", &run_id);
+    assert_eq!(run["state"], "failed");
+    assert_eq!(tis["bash"]["state"], "failed");
+    assert_eq!(tis["py"]["state"], "failed");
+}
