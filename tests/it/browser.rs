@@ -81,12 +81,69 @@ fn wait_dags(s: &Server, token: Option<&str>, ids: &[&str]) {
     }
 }
 
+/// A `--no-auth` server on a fresh home and DAG folder holding `files`, once `ids` are parsed.
+/// The temp dirs live as long as the server.
+fn open_server(
+    files: &[(&str, &str)],
+    examples: bool,
+    ids: &[&str],
+) -> (Server, [tempfile::TempDir; 2]) {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    if examples {
+        copy_examples(dags.path());
+    }
+    for (name, text) in files {
+        std::fs::write(dags.path().join(name), text).unwrap();
+    }
+    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
+    wait_dags(&s, None, ids);
+    (s, [home, dags])
+}
+
+/// A run id as a URL path segment.
+fn enc(run_id: &str) -> String {
+    run_id.replace(':', "%3A").replace('+', "%2B")
+}
+
+/// Triggers `dag_id` over the API (`--no-auth` server), unpausing it first when asked;
+/// returns the run id.
+fn trigger(s: &Server, dag_id: &str, unpause: bool) -> String {
+    if unpause {
+        let r = http()
+            .patch(s.url(&format!("/api/v2/dags/{dag_id}")))
+            .json(&json!({"is_paused": false}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    let r = http()
+        .post(s.url(&format!("/api/v2/dags/{dag_id}/dagRuns")))
+        .json(&json!({"logical_date": null}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let run: serde_json::Value = r.json().unwrap();
+    run["dag_run_id"].as_str().unwrap().to_string()
+}
+
 /// Signs in through the login form.
 fn sign_in(b: &Browser) {
     b.wait_testid("login-form");
     b.fill("login-username", "admin");
     b.fill("login-password", PASSWORD);
     b.click("login-submit");
+}
+
+/// Adds a variable/connection/pool through its admin page's dialog.
+fn add_item(b: &Browser, noun: &str, fields: &[(&str, &str)]) {
+    b.click("add-button");
+    b.wait_testid(&format!("{noun}-dialog"));
+    for (name, value) in fields {
+        b.fill(&format!("field-{name}"), value);
+    }
+    b.click("form-submit");
+    b.wait_gone(&format!("{noun}-dialog"));
 }
 
 /// Marks the page so a full reload is detectable.
@@ -289,18 +346,9 @@ with DAG(dag_id="ui_fixed", schedule=None, start_date=pendulum.datetime(2025, 1,
 
 #[test]
 fn browser_import_errors_come_and_go_and_new_versions_show_live() {
-    let home = tempfile::tempdir().unwrap();
-    let dags = tempfile::tempdir().unwrap();
-    std::fs::write(dags.path().join("ui_live.py"), LIVE_DAG).unwrap();
-    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
-    wait_dags(&s, None, &["ui_live"]);
-    // A run pins version 1, so the next edit makes version 2 (the DAG stays paused: queued).
-    let r = http()
-        .post(s.url("/api/v2/dags/ui_live/dagRuns"))
-        .json(&json!({"logical_date": null}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap());
+    let (s, [_home, dags]) = open_server(&[("ui_live.py", LIVE_DAG)], false, &["ui_live"]);
+    // A run pins version 1, so the next edit makes version 2.
+    trigger(&s, "ui_live", false);
 
     let b = Browser::open(&s.base, "imports", 1280, 800);
     b.goto("/dags");
@@ -391,29 +439,33 @@ fn browser_admin_pages_audit_deep_links_narrow_window_and_dark_theme() {
     assert_eq!(b.location(), "/admin/variables");
 
     // A variable.
-    b.click("add-button");
-    b.wait_testid("variable-dialog");
-    b.fill("field-key", "ui_var");
-    b.fill("field-value", "{\"answer\": 42}");
-    b.fill("field-description", "made in the browser");
-    b.click("form-submit");
-    b.wait_gone("variable-dialog");
+    add_item(
+        &b,
+        "variable",
+        &[
+            ("key", "ui_var"),
+            ("value", "{\"answer\": 42}"),
+            ("description", "made in the browser"),
+        ],
+    );
     b.wait_text("variable-row-ui_var", "answer");
     b.shot("01-variables");
 
     // A connection: the password is stored but never shown back.
     b.click("nav-connections");
     b.wait_testid("connections-table");
-    b.click("add-button");
-    b.wait_testid("connection-dialog");
-    b.fill("field-connection_id", "ui_conn");
-    b.fill("field-conn_type", "postgres");
-    b.fill("field-host", "db.example");
-    b.fill("field-login", "leo");
-    b.fill("field-password", "s3cret-pw-in-browser");
-    b.fill("field-port", "5432");
-    b.click("form-submit");
-    b.wait_gone("connection-dialog");
+    add_item(
+        &b,
+        "connection",
+        &[
+            ("connection_id", "ui_conn"),
+            ("conn_type", "postgres"),
+            ("host", "db.example"),
+            ("login", "leo"),
+            ("password", "s3cret-pw-in-browser"),
+            ("port", "5432"),
+        ],
+    );
     b.wait_text("connection-row-ui_conn", "db.example");
     b.click("edit-ui_conn");
     b.wait_testid("connection-dialog");
@@ -454,6 +506,8 @@ fn browser_admin_pages_audit_deep_links_narrow_window_and_dark_theme() {
     b.wait_for("the variable's audit row", WAIT, |b| {
         b.text_of("audit-table").filter(|t| t.contains("ui_var"))
     });
+    let html = b.js("return document.documentElement.outerHTML", vec![]);
+    assert!(!html.as_str().unwrap().contains("s3cret-pw-in-browser"));
     b.shot("04-audit");
     b.click("nav-pools");
     b.wait_testid("pool-row-default_pool");
@@ -536,28 +590,11 @@ fn browser_admin_pages_audit_deep_links_narrow_window_and_dark_theme() {
 #[test]
 fn gzipped_ndjson_log_of_a_running_try_streams_to_the_end() {
     use std::io::Read;
-    let home = tempfile::tempdir().unwrap();
-    let dags = tempfile::tempdir().unwrap();
-    std::fs::write(dags.path().join("ui_live.py"), LIVE_DAG).unwrap();
-    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
-    wait_dags(&s, None, &["ui_live"]);
-    let r = http()
-        .patch(s.url("/api/v2/dags/ui_live"))
-        .json(&json!({"is_paused": false}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let run: serde_json::Value = http()
-        .post(s.url("/api/v2/dags/ui_live/dagRuns"))
-        .json(&json!({"logical_date": null}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    let (s, _dirs) = open_server(&[("ui_live.py", LIVE_DAG)], false, &["ui_live"]);
+    let run_id = trigger(&s, "ui_live", true);
     let ti = format!(
         "/api/v2/dags/ui_live/dagRuns/{}/taskInstances/slow",
-        run_id.replace(':', "%3A").replace('+', "%2B")
+        enc(&run_id)
     );
     let deadline = Instant::now() + WAIT;
     loop {
@@ -586,26 +623,10 @@ fn gzipped_ndjson_log_of_a_running_try_streams_to_the_end() {
     assert!(!s.output().contains("panicked"), "{}", s.output());
 }
 
-/// Triggers `dag_id` over the API (unpaused first) and waits until the run succeeded.
+/// Triggers `dag_id` (unpaused first) and waits until the run succeeded.
 fn run_to_success(s: &Server, dag_id: &str) -> String {
-    let r = http()
-        .patch(s.url(&format!("/api/v2/dags/{dag_id}")))
-        .json(&json!({"is_paused": false}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let run: serde_json::Value = http()
-        .post(s.url(&format!("/api/v2/dags/{dag_id}/dagRuns")))
-        .json(&json!({"logical_date": null}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
-    let url = s.url(&format!(
-        "/api/v2/dags/{dag_id}/dagRuns/{}",
-        run_id.replace(':', "%3A").replace('+', "%2B")
-    ));
+    let run_id = trigger(s, dag_id, true);
+    let url = s.url(&format!("/api/v2/dags/{dag_id}/dagRuns/{}", enc(&run_id)));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (_, r) = get_json(&url);
@@ -623,11 +644,7 @@ fn run_to_success(s: &Server, dag_id: &str) -> String {
 
 #[test]
 fn browser_task_actions_xcom_and_mapped_tasks() {
-    let home = tempfile::tempdir().unwrap();
-    let dags = tempfile::tempdir().unwrap();
-    copy_examples(dags.path());
-    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
-    wait_dags(&s, None, &["hello_taskflow", "dynamic_mapping"]);
+    let (s, _dirs) = open_server(&[], true, &["hello_taskflow", "dynamic_mapping"]);
     let hello = run_to_success(&s, "hello_taskflow");
     let mapped = run_to_success(&s, "dynamic_mapping");
     let b = Browser::open(&s.base, "actions", 1280, 800);
@@ -635,7 +652,7 @@ fn browser_task_actions_xcom_and_mapped_tasks() {
     // XCom and rendered fields of a finished Python task.
     b.goto(&format!(
         "/dags/hello_taskflow/runs/{}/tasks/say_hello",
-        hello.replace(':', "%3A").replace('+', "%2B")
+        enc(&hello)
     ));
     b.wait_attr("ti-state", "data-state", "success");
     b.wait_text("xcom-return_value", "Hello, Leoflow!");
@@ -678,7 +695,7 @@ fn browser_task_actions_xcom_and_mapped_tasks() {
     b.wait_testid("grid-empty");
     let (status, _) = get_json(&s.url(&format!(
         "/api/v2/dags/hello_taskflow/dagRuns/{}",
-        hello.replace(':', "%3A").replace('+', "%2B")
+        enc(&hello)
     )));
     assert_eq!(status, 404);
 

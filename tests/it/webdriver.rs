@@ -49,41 +49,41 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts chromedriver on a free port and waits until it answers `/status`.
+/// Starts chromedriver on a port of its choosing (`--port=0`) and reads the port it prints.
 fn start_driver(driver: &PathBuf) -> (Child, u16) {
-    let mut last = String::new();
-    for _ in 0..3 {
-        let port = free_port();
-        let mut child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", driver.display()));
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                last = format!("chromedriver exited with {status}");
-                break;
+    use std::io::BufRead;
+    let mut child = Command::new(driver)
+        .arg("--port=0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", driver.display()));
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let port = line
+                .split_once("started successfully on port ")
+                .and_then(|(_, p)| p.trim_end_matches('.').parse::<u16>().ok());
+            if let Some(p) = port {
+                let _ = tx.send(Ok(p));
+            } else {
+                seen.push_str(&line);
+                seen.push('\n');
             }
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (child, port);
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        let _ = tx.send(Err(seen));
+    });
+    match rx.recv_timeout(WAIT) {
+        Ok(Ok(port)) => (child, port),
+        other => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromedriver did not start: {other:?}");
+        }
     }
-    panic!("chromedriver did not start: {last}");
 }
 
 /// One headless Chromium session (and its chromedriver), closed on drop.
