@@ -271,6 +271,14 @@ fn browser_sign_in_trigger_and_watch_grid_and_log_live() {
     b.wait_attr("graph-node-slow", "data-state", "success");
     b.wait_attr("graph-node-hello", "data-state", "success");
     b.shot("09-graph");
+    b.click("graph-zoom-in");
+    b.click("graph-node-hello");
+    b.wait_for("the node's task page", WAIT, |b| {
+        b.location().ends_with("/tasks/hello").then_some(())
+    });
+    b.wait_text("log-view", "hello browser");
+    b.js("history.back()", vec![]);
+    b.wait_testid("graph-node-slow");
     b.click("tab-code");
     b.wait_text("code-view", "WARNING step two");
     b.shot("10-code");
