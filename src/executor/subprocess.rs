@@ -711,18 +711,6 @@ async fn run_python(
                 .filter_map(|t| t.as_str().map(String::from))
                 .collect();
             out.trigger = result.get("trigger_dag_run").cloned();
-            if out
-                .trigger
-                .as_ref()
-                .is_some_and(|t| t["wait_for_completion"] == true)
-            {
-                log.line(
-                    "leoflow",
-                    Some("warning"),
-                    "wait_for_completion is not supported by Leoflow Lite yet: the run is triggered and this task succeeds without waiting",
-                )
-                .await;
-            }
             // The child logged `Task finished` itself.
             (Outcome::Success, rendered)
         }

@@ -359,6 +359,7 @@ impl Scheduler {
         .0;
         let mut next_retry: Option<DateTime<Utc>> = None;
         let mut kills: Vec<String> = Vec::new();
+        let mut run_ended = false;
         let mut ready: Vec<(TiRow, RunRow, Arc<Dag>)> = Vec::new();
         for run in &running {
             let dag = self.spec(tx, &run.dag_version_id)?;
@@ -373,6 +374,15 @@ impl Scheduler {
                     continue;
                 }
                 next_retry = Some(next_retry.map_or(deadline, |n| n.min(deadline)));
+            }
+            for ti in tis
+                .iter_mut()
+                .filter(|t| t.state.as_deref() == Some(state::DEFERRED))
+            {
+                if let Some(done) = waited_run_ended(tx, &ti.id, &now_s)? {
+                    ti.state = Some(done.to_string());
+                    events.push(("task_instance", ti_event(ti)));
+                }
             }
             let mut changed = true;
             while changed {
@@ -457,6 +467,7 @@ impl Scheduler {
                     .iter()
                     .any(|t| t.state.as_deref() == Some(state::UPSTREAM_FAILED));
                 let final_state = if failed { "failed" } else { "success" };
+                run_ended = true;
                 tx.execute("UPDATE dag_run SET state = ?3, end_date = ?4, last_scheduling_decision = ?4 WHERE dag_id = ?1 AND run_id = ?2", params![run.dag_id, run.run_id, final_state, now_s]).map_err(sql)?;
                 events.push((
                     "dag_run",
@@ -531,6 +542,12 @@ impl Scheduler {
             (a, b) => a.or(b),
         };
         let wait = next.map(|t| (t - Utc::now()).to_std().unwrap_or_default());
+        // A run that ended may be what a deferred TriggerDagRunOperator waits for.
+        let wait = if run_ended {
+            Some(Duration::ZERO)
+        } else {
+            wait
+        };
         Ok(Pass {
             dispatch,
             events,
@@ -847,6 +864,25 @@ impl Scheduler {
                         Err(e) => outcome = Outcome::Failed { error: e, retryable: true },
                     }
                 }
+                if outcome == Outcome::Success
+                    && let Some(t) = o.trigger.as_ref().filter(|t| t["wait_for_completion"] == true)
+                    && let Some(run) = &triggered
+                {
+                    // Airflow's wait_for_completion: the task waits, deferred, until that run ends.
+                    let wait = json!({
+                        "dag_id": run["dag_id"], "run_id": run["run_id"],
+                        "allowed_states": non_empty(&t["allowed_states"], "success"),
+                        "failed_states": non_empty(&t["failed_states"], "failed"),
+                    });
+                    tx.execute(
+                        "UPDATE task_instance SET state = 'deferred', trigger_wait = ?2, rendered_fields = ?3 WHERE id = ?1",
+                        params![ti.id, wait.to_string(), serde_json::to_string(&o.rendered).unwrap_or_else(|_| "{}".into())],
+                    )
+                    .map_err(sql)?;
+                    let mut ti = ti;
+                    ti.state = Some(state::DEFERRED.to_string());
+                    return Ok((Some((ti_event(&ti), triggered)), true));
+                }
                 let (new_state, error, retry_at) = match &outcome {
                     Outcome::Success => (state::SUCCESS, None, None),
                     Outcome::Skipped => (state::SKIPPED, None, None),
@@ -901,6 +937,72 @@ impl Scheduler {
         }
         Ok(())
     }
+}
+
+/// `value` as a list of states, or `[default]` when absent or empty.
+fn non_empty(value: &Value, default: &str) -> Value {
+    match value {
+        Value::Array(a) if !a.is_empty() => value.clone(),
+        _ => json!([default]),
+    }
+}
+
+/// Ends a deferred `wait_for_completion` task instance whose triggered run reached one of its
+/// allowed (success) or failed states; the state it took, if it ended.
+fn waited_run_ended(
+    tx: &Transaction<'_>,
+    ti_id: &str,
+    now_s: &str,
+) -> Result<Option<&'static str>, StoreError> {
+    let wait: Option<String> = tx
+        .query_row(
+            "SELECT trigger_wait FROM task_instance WHERE id = ?1",
+            [ti_id],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    let Some(wait) = wait.and_then(|w| serde_json::from_str::<Value>(&w).ok()) else {
+        return Ok(None);
+    };
+    let run_state: Option<String> = tx
+        .query_row(
+            "SELECT state FROM dag_run WHERE dag_id = ?1 AND run_id = ?2",
+            params![wait["dag_id"].as_str(), wait["run_id"].as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    let listed = |key: &str, st: &str| {
+        wait[key]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s == st))
+    };
+    let (new_state, error) = match run_state.as_deref() {
+        Some(st) if listed("allowed_states", st) => (state::SUCCESS, None),
+        Some(st) if listed("failed_states", st) => (
+            state::FAILED,
+            Some(format!(
+                "{} finished with failed state {st}",
+                wait["dag_id"].as_str().unwrap_or_default()
+            )),
+        ),
+        None => (
+            state::FAILED,
+            Some(format!(
+                "the run {} of {} it waited for was deleted",
+                wait["run_id"].as_str().unwrap_or_default(),
+                wait["dag_id"].as_str().unwrap_or_default()
+            )),
+        ),
+        Some(_) => return Ok(None),
+    };
+    tx.execute(
+        "UPDATE task_instance SET state = ?2, error = ?3, end_date = ?4, trigger_wait = NULL,
+             duration = (julianday(?4) - julianday(start_date)) * 86400.0 WHERE id = ?1",
+        params![ti_id, new_state, error, now_s],
+    )
+    .map_err(sql)?;
+    Ok(Some(new_state))
 }
 
 /// Creates the run a `TriggerDagRunOperator` asked for: `Some(event)` when created,

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_backfill",
         sql: include_str!("../../migrations/0005_backfill.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_trigger_wait",
+        sql: include_str!("../../migrations/0006_trigger_wait.sql"),
+    },
 ];
 
 /// The schema version this binary writes.

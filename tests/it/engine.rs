@@ -1216,8 +1216,16 @@ with DAG("parent", schedule=None):
     TriggerDagRunOperator(task_id="kick", trigger_dag_id="child", conf={"x": 1},
                           trigger_run_id="from_parent_{{ ds_nodash }}")
     TriggerDagRunOperator(task_id="ghost", trigger_dag_id="no_such_dag")
+    TriggerDagRunOperator(task_id="waits", trigger_dag_id="slow_child", wait_for_completion=True,
+                          poke_interval=1) >> BashOperator(task_id="after_wait", bash_command="echo ok")
+    TriggerDagRunOperator(task_id="waits_fail", trigger_dag_id="failing_child",
+                          wait_for_completion=True)
 with DAG("child", schedule=None):
     BashOperator(task_id="echo", bash_command="echo x={{ dag_run.conf['x'] }}")
+with DAG("slow_child", schedule=None):
+    BashOperator(task_id="nap", bash_command="sleep 1")
+with DAG("failing_child", schedule=None):
+    BashOperator(task_id="boom", bash_command="exit 1")
 "#,
     )
     .unwrap();
@@ -1233,6 +1241,18 @@ with DAG("child", schedule=None):
     assert_eq!(child["conf"], json!({"x": 1}));
     let (child, _) = wait_run(&s, "child", &child_id);
     assert_eq!(child["state"], "success");
+    // wait_for_completion: the task ends with the run it triggered, its downstream after it.
+    assert_eq!(tis["waits"]["state"], "success");
+    assert_eq!(tis["after_wait"]["state"], "success");
+    let (_, slow) = get_json(&s.url("/api/v2/dags/slow_child/dagRuns"));
+    let slow = &slow["dag_runs"][0];
+    assert_eq!(slow["state"], "success");
+    let ended = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert!(
+        ended(&tis["waits"]["end_date"]) >= ended(&slow["end_date"]),
+        "{tis:?}"
+    );
+    assert_eq!(tis["waits_fail"]["state"], "failed");
 }
 
 #[test]
