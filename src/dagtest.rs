@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::dag::{self, parser::ParserPool};
@@ -125,6 +125,16 @@ pub fn trigger(
     let run = rt
         .block_on(store.write(move |tx| Ok(runs::create(tx, &new))))?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Audited as Airflow's CLI does (`cli_dags_trigger`), owned by the OS user.
+    let who = crate::api::identity::Identity {
+        username: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+        role: crate::api::identity::Role::Admin,
+    };
+    let entry = crate::audit::Entry::new("cli_dags_trigger")
+        .dag(&run.dag_id)
+        .run(&run.run_id)
+        .extra(json!({"conf": crate::secrets::redact(&run.conf, None), "method": "CLI"}));
+    rt.block_on(crate::audit::record(&store, &who, entry));
     println!("{}", run.run_id);
     if home.is_locked().is_none() {
         eprintln!(

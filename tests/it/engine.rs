@@ -988,6 +988,8 @@ fn tasks_test_runs_one_task_and_dags_trigger_queues_a_run_a_server_starts() {
     assert!(run_id.starts_with("manual__"), "{out}");
     let (dag_run, tis) = wait_run(&s, "chain", &run_id);
     assert_eq!(dag_run["conf"]["who"], "trigger");
+    let (_, logs) = get_json(&s.url("/api/v2/eventLogs?event=cli_dags_trigger"));
+    assert_eq!(logs["event_logs"][0]["run_id"], run_id.as_str(), "{logs}");
     assert_eq!(tis["a"]["state"], "success", "{dag_run}");
     let mut c = leoflow(home.path());
     c.args(["dags", "trigger", "chain", "--conf", r#"{"mode": "z"}"#]);
