@@ -100,24 +100,27 @@ export async function api(path, opts = {}) {
 }
 
 /**
- * Fetches every page of a list endpoint (`limit`/`offset`, `total_entries`) up to `max` items.
- * The first answer tells the server's page size (Airflow caps `limit`, 100 by default) and the
- * total; the other pages are then fetched four at a time and joined in order.
+ * Fetches the items `offset` … `offset + max` of a list endpoint (`limit`/`offset`,
+ * `total_entries`). The first answer tells the server's page size (Airflow caps `limit`, at
+ * 100 by default) and the total; the other pages are then fetched four at a time and joined in
+ * order. The array's `total` is the server's `total_entries`.
  */
-export async function apiAll(path, key, { query = {}, signal, pageSize = 1000, max = 20000 } = {}) {
-  const first = await api(path, { query: { ...query, limit: pageSize, offset: 0 }, signal });
+export async function apiAll(path, key, { query = {}, signal, offset = 0, max = 20000 } = {}) {
+  const first = await api(path, { query: { ...query, limit: Math.min(1000, max), offset }, signal });
   const out = [...(first[key] || [])];
+  out.total = first.total_entries ?? out.length;
   const step = out.length;
-  const total = Math.min(max, first.total_entries ?? 0);
-  if (!step || step >= total) return out;
+  const end = Math.min(out.total, offset + max);
+  if (!step || offset + step >= end) return out;
   const offsets = [];
-  for (let o = step; o < total; o += step) offsets.push(o);
+  for (let o = offset + step; o < end; o += step) offsets.push(o);
   const pages = new Array(offsets.length);
   let next = 0;
   const worker = async () => {
     while (next < offsets.length) {
       const i = next++;
-      const page = await api(path, { query: { ...query, limit: step, offset: offsets[i] }, signal });
+      const o = offsets[i];
+      const page = await api(path, { query: { ...query, limit: Math.min(step, end - o), offset: o }, signal });
       pages[i] = page[key] || [];
     }
   };

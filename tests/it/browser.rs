@@ -56,28 +56,25 @@ fn secure_server(home: &Path, dags: &Path) -> Server {
     Server::start_secure_with(cmd, home, &[dags.to_str().unwrap()])
 }
 
-/// Waits (API) until the DAG list has these DAGs.
+/// Waits (API) until these DAGs are parsed.
 fn wait_dags(s: &Server, token: Option<&str>, ids: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut req = http().get(s.url("/api/v2/dags?limit=100"));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+    for id in ids {
+        loop {
+            let mut req = http().get(s.url(&format!("/api/v2/dags/{id}")));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if req.send().unwrap().status() == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "DAG {id} not parsed in 30 s; server output:\n{}",
+                s.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        let body: serde_json::Value = req.send().unwrap().json().unwrap();
-        let have: Vec<&str> = body["dags"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|d| d["dag_id"].as_str()).collect())
-            .unwrap_or_default();
-        if ids.iter().all(|i| have.contains(i)) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "DAGs {ids:?} not parsed in 30 s (have {have:?}); server output:\n{}",
-            s.output()
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -354,13 +351,21 @@ with DAG(dag_id="ui_fixed", schedule=None, start_date=pendulum.datetime(2025, 1,
 
 #[test]
 fn browser_import_errors_come_and_go_and_new_versions_show_live() {
-    let (s, [_home, dags]) = open_server(&[("ui_live.py", LIVE_DAG)], false, &["ui_live"]);
+    // 120 more DAGs: more than the server's page cap of 100, all on one screen.
+    let many = "from airflow.sdk import DAG\nfor i in range(120):\n    globals()[f\"d{i}\"] = DAG(f\"bulk_{i:03d}\", schedule=None)\n";
+    let (s, [_home, dags]) = open_server(
+        &[("ui_live.py", LIVE_DAG), ("many.py", many)],
+        false,
+        &["ui_live", "bulk_119"],
+    );
     // A run pins version 1, so the next edit makes version 2.
     trigger(&s, "ui_live", false);
 
     let b = Browser::open(&s.base, "imports", 1280, 800);
     b.goto("/dags");
     b.wait_testid("dag-row-ui_live");
+    b.wait_testid("dag-row-bulk_119");
+    assert_eq!(b.text_of("dag-count").as_deref(), Some("121 DAGs"));
     assert_eq!(b.text_of("import-errors"), None);
     mark_page(&b);
 

@@ -2,12 +2,12 @@
 // schedule + next run, the last 14 runs as bars (fetched per visible row), and the import-error
 // banner. Live: dag_updated/dag_removed → list, import_errors → banner, dag_run → that row's bars.
 
-import { api, isAbort } from '../api.js';
+import { api, apiAll, isAbort } from '../api.js';
 import { esc, dagUrl, runUrl, fmtDate, fmtRel, delayedLoading, errorBox, toast, durationOf, fmtDur, enc } from '../dom.js';
 import { norm, label, legend, RUN_STATES } from '../states.js';
 import { debounce, keyedDebounce } from '../events.js';
 
-const PAGE = 250;
+const PAGE = 500;
 const RECENT = 14;
 
 function readQuery(q) {
@@ -149,13 +149,14 @@ export function mount(root, route, ctx) {
     const seq = ++listSeq;
     const done = delayedLoading(listEl);
     try {
-      const r = await api('/api/v2/dags', {
-        signal: ctx.signal,
-        query: { limit: PAGE, offset: state.offset, dag_id_pattern: state.search || undefined, tags: state.tags, paused: state.paused || undefined, order_by: 'dag_id', exclude_stale: true },
+      // One screen holds up to PAGE DAGs, fetched in the server's pages (at most 100 each).
+      const r = await apiAll('/api/v2/dags', 'dags', {
+        signal: ctx.signal, offset: state.offset, max: PAGE,
+        query: { dag_id_pattern: state.search || undefined, tags: state.tags, paused: state.paused || undefined, order_by: 'dag_id', exclude_stale: true },
       });
       if (seq !== listSeq) return;
-      dags = r.dags || [];
-      total = r.total_entries ?? dags.length;
+      dags = r;
+      total = r.total;
       countEl.textContent = `${total} DAG${total === 1 ? '' : 's'}`;
       renderList();
       markInteractive();
