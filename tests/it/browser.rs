@@ -596,6 +596,14 @@ fn browser_admin_pages_audit_deep_links_narrow_window_and_dark_theme() {
     b.keys("\u{E00C}");
     b.wait_gone("trigger-dialog");
     b.assert_no_error_overlay();
+
+    // Sign out: back to the form, and the token no longer opens pages.
+    b.resize(1280, 800);
+    b.click("logout");
+    b.wait_testid("login-form");
+    b.goto("/dags/ui_live");
+    b.wait_testid("login-form");
+    assert!(b.location().starts_with("/login?next="), "{}", b.location());
 }
 
 /// What a browser sends (`Accept-Encoding: gzip`) for a running try's NDJSON log: the stream

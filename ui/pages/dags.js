@@ -177,8 +177,8 @@ export function mount(root, route, ctx) {
 
   const loadTags = async () => {
     try {
-      const r = await api('/api/v2/dagTags', { query: { limit: 1000 }, signal: ctx.signal });
-      const tags = (r.tags || []).map(t => (typeof t === 'string' ? t : t.name));
+      const r = await apiAll('/api/v2/dagTags', 'tags', { signal: ctx.signal, max: 1000 });
+      const tags = r.map(t => (typeof t === 'string' ? t : t.name));
       for (const t of state.tags) if (!tags.includes(t)) tags.push(t);
       tagSel.innerHTML = `<option value="">All tags</option>${tags.map(t => `<option>${esc(t)}</option>`).join('')}`;
       tagSel.value = state.tags[0] || '';
