@@ -124,7 +124,7 @@ async fn prepare(
     s: &AppState,
     body: PostBody,
     user: Option<String>,
-) -> Result<(NewBackfill, Vec<String>, Dag), ApiError> {
+) -> Result<(NewBackfill, Vec<String>, std::sync::Arc<Dag>), ApiError> {
     let _ = body.run_on_latest_version;
     if !["none", "failed", "completed"].contains(&body.reprocess_behavior.as_str()) {
         return Err(ApiError::unprocessable(

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -42,49 +43,124 @@ fn not_found(dag_id: &str) -> ApiError {
     ApiError::not_found(format!("The Dag with ID: `{dag_id}` was not found"))
 }
 
-fn tags(row: &DagRow) -> Value {
-    json!(
-        row.dag
-            .tags
-            .iter()
-            .map(|t| json!({"name": t, "dag_id": row.dag_id, "dag_display_name": row.dag_id}))
-            .collect::<Vec<_>>()
-    )
+/// A stored timestamp serialised as Airflow prints it (see [`ts`]).
+pub struct Ts<'a>(pub Option<&'a str>);
+
+impl serde::Serialize for Ts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self
+            .0
+            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+        {
+            Some(t) => s.serialize_str(
+                &t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
+            None => s.serialize_none(),
+        }
+    }
 }
 
-/// The `DAGResponse` shape.
-pub fn dag_json(row: &DagRow) -> Value {
+#[derive(serde::Serialize)]
+struct TagOut<'a> {
+    name: &'a str,
+    dag_id: &'a str,
+    dag_display_name: &'a str,
+}
+
+/// The `DAGResponse` shape, in Airflow's field order, serialised without an intermediate map
+/// (the DAG list is the hottest read).
+#[derive(serde::Serialize)]
+pub struct DagOut<'a> {
+    dag_id: &'a str,
+    dag_display_name: Value,
+    is_paused: bool,
+    is_stale: bool,
+    last_parsed_time: Ts<'a>,
+    last_parse_duration: Option<f64>,
+    last_expired: Option<()>,
+    bundle_name: &'static str,
+    bundle_version: Option<()>,
+    relative_fileloc: &'a str,
+    fileloc: &'a str,
+    description: &'a Option<String>,
+    timetable_summary: &'a Option<String>,
+    timetable_description: Value,
+    timetable_partitioned: bool,
+    tags: Vec<TagOut<'a>>,
+    max_active_tasks: i64,
+    max_active_runs: i64,
+    max_consecutive_failed_dag_runs: i64,
+    has_task_concurrency_limits: bool,
+    has_import_errors: bool,
+    next_dagrun_logical_date: Ts<'a>,
+    next_dagrun_data_interval_start: Ts<'a>,
+    next_dagrun_data_interval_end: Ts<'a>,
+    next_dagrun_run_after: Ts<'a>,
+    allowed_run_types: Option<()>,
+    owners: Vec<&'a str>,
+    file_token: &'a str,
+}
+
+/// The `DAGResponse` of a row.
+pub fn dag_out(row: &DagRow) -> DagOut<'_> {
     let d = &row.dag;
-    json!({
-        "dag_id": row.dag_id,
-        "dag_display_name": d.extra.get("dag_display_name").cloned().unwrap_or_else(|| json!(row.dag_id)),
-        "is_paused": row.is_paused,
-        "is_stale": row.is_stale,
-        "last_parsed_time": ts(row.last_parsed_time.as_deref()),
-        "last_parse_duration": row.last_parse_duration,
-        "last_expired": null,
-        "bundle_name": "dags-folder",
-        "bundle_version": null,
-        "relative_fileloc": row.relative_fileloc,
-        "fileloc": row.fileloc,
-        "description": d.description,
-        "timetable_summary": d.timetable_summary,
-        "timetable_description": timetable_description(d),
-        "timetable_partitioned": false,
-        "tags": tags(row),
-        "max_active_tasks": d.max_active_tasks,
-        "max_active_runs": d.max_active_runs,
-        "max_consecutive_failed_dag_runs": d.max_consecutive_failed_dag_runs,
-        "has_task_concurrency_limits": d.tasks.iter().any(|t| t.extra.get("max_active_tis_per_dag").is_some_and(|v| !v.is_null())),
-        "has_import_errors": row.has_import_errors,
-        "next_dagrun_logical_date": ts(row.next_dagrun_logical_date.as_deref()),
-        "next_dagrun_data_interval_start": ts(row.next_dagrun_data_interval_start.as_deref()),
-        "next_dagrun_data_interval_end": ts(row.next_dagrun_data_interval_end.as_deref()),
-        "next_dagrun_run_after": ts(row.next_dagrun_run_after.as_deref()),
-        "allowed_run_types": null,
-        "owners": d.owner.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-        "file_token": row.relative_fileloc,
-    })
+    DagOut {
+        dag_id: &row.dag_id,
+        dag_display_name: d
+            .extra
+            .get("dag_display_name")
+            .cloned()
+            .unwrap_or_else(|| json!(row.dag_id)),
+        is_paused: row.is_paused,
+        is_stale: row.is_stale,
+        last_parsed_time: Ts(row.last_parsed_time.as_deref()),
+        last_parse_duration: row.last_parse_duration,
+        last_expired: None,
+        bundle_name: "dags-folder",
+        bundle_version: None,
+        relative_fileloc: &row.relative_fileloc,
+        fileloc: &row.fileloc,
+        description: &d.description,
+        timetable_summary: &d.timetable_summary,
+        timetable_description: timetable_description(d),
+        timetable_partitioned: false,
+        tags: d
+            .tags
+            .iter()
+            .map(|t| TagOut {
+                name: t,
+                dag_id: &row.dag_id,
+                dag_display_name: &row.dag_id,
+            })
+            .collect(),
+        max_active_tasks: d.max_active_tasks as i64,
+        max_active_runs: d.max_active_runs as i64,
+        max_consecutive_failed_dag_runs: d.max_consecutive_failed_dag_runs as i64,
+        has_task_concurrency_limits: d.tasks.iter().any(|t| {
+            t.extra
+                .get("max_active_tis_per_dag")
+                .is_some_and(|v| !v.is_null())
+        }),
+        has_import_errors: row.has_import_errors,
+        next_dagrun_logical_date: Ts(row.next_dagrun_logical_date.as_deref()),
+        next_dagrun_data_interval_start: Ts(row.next_dagrun_data_interval_start.as_deref()),
+        next_dagrun_data_interval_end: Ts(row.next_dagrun_data_interval_end.as_deref()),
+        next_dagrun_run_after: Ts(row.next_dagrun_run_after.as_deref()),
+        allowed_run_types: None,
+        owners: d
+            .owner
+            .split(',')
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        file_token: &row.relative_fileloc,
+    }
+}
+
+/// The `DAGResponse` shape as a JSON value (for routes that add fields).
+pub fn dag_json(row: &DagRow) -> Value {
+    serde_json::to_value(dag_out(row)).expect("a DAG response serialises")
 }
 
 fn timetable_description(d: &Dag) -> Value {
@@ -278,15 +354,22 @@ const DAG_ORDER: &[(&str, &str)] = &[
     ("is_paused", "d.is_paused"),
 ];
 
-fn dag_page(rows: &[DagRow], total: i64) -> Json<Value> {
-    Json(json!({
-        "dags": rows.iter().map(dag_json).collect::<Vec<_>>(),
-        "total_entries": total,
-    }))
+#[derive(serde::Serialize)]
+struct DagPage<'a> {
+    dags: Vec<DagOut<'a>>,
+    total_entries: i64,
+}
+
+fn dag_page(rows: &[DagRow], total: i64) -> Response {
+    Json(DagPage {
+        dags: rows.iter().map(dag_out).collect(),
+        total_entries: total,
+    })
+    .into_response()
 }
 
 /// `GET /api/v2/dags`.
-pub async fn list(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(s): State<AppState>, p: Params) -> Result<Response, ApiError> {
     let (limit, offset) = p.page()?;
     let wh = dag_filter(&p)?;
     let order = p.order_by(DAG_ORDER)?;
@@ -610,7 +693,7 @@ pub async fn patch_many(
     State(s): State<AppState>,
     p: Params,
     super::JsonBody(body): super::JsonBody<PatchDag>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let paused = check_patch(&p, &body)?;
     let (limit, offset) = p.page()?;
     let mut wh = dag_filter(&p)?;

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::dags::ts;
+use super::dags::{Ts, ts};
 use super::params::{MAX_LIMIT, Params, Where};
 use super::{ApiError, AppState};
 use crate::store::runs::{self as q, RunFilter, RunRow};
@@ -444,16 +444,17 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
         }
         _ => None,
     };
-    ti_fields(
+    serde_json::to_value(ti_fields(
         t,
         run.and_then(|r| r.logical_date.as_deref()),
         run.map(|r| r.run_after.as_str()),
         version.unwrap_or(Value::Null),
-    )
+    ))
+    .expect("a task instance serialises")
 }
 
 /// The `TaskInstanceResponse` shape of a listed row.
-pub fn ti_list_json(r: &q::TiListRow) -> Value {
+pub fn ti_list_out(r: &q::TiListRow) -> TiOut<'_> {
     let version = match (&r.ti.dag_version_id, r.version_number) {
         (Some(id), Some(n)) => {
             super::dags::version_fields(id, n, &r.ti.dag_id, r.version_created_at.as_deref())
@@ -468,48 +469,88 @@ pub fn ti_list_json(r: &q::TiListRow) -> Value {
     )
 }
 
-fn ti_fields(
-    t: &q::TiRow,
-    logical_date: Option<&str>,
-    run_after: Option<&str>,
+/// The `TaskInstanceResponse` shape, in Airflow's field order, serialised without an
+/// intermediate map (task-instance lists are hot).
+#[derive(serde::Serialize)]
+pub struct TiOut<'a> {
+    id: &'a str,
+    task_id: &'a str,
+    dag_id: &'a str,
+    dag_run_id: &'a str,
+    map_index: i64,
+    logical_date: Ts<'a>,
+    run_after: Ts<'a>,
+    start_date: Ts<'a>,
+    end_date: Ts<'a>,
+    duration: Option<f64>,
+    state: &'a Option<String>,
+    try_number: i64,
+    max_tries: i64,
+    task_display_name: &'a str,
+    dag_display_name: &'a str,
+    hostname: &'static str,
+    unixname: &'static str,
+    pool: &'a str,
+    pool_slots: i64,
+    queue: &'static str,
+    priority_weight: i64,
+    operator: &'a Option<String>,
+    operator_name: &'a Option<String>,
+    queued_when: Ts<'a>,
+    scheduled_when: Ts<'a>,
+    pid: Option<i64>,
+    executor: Option<()>,
+    executor_config: &'static str,
+    note: &'a Option<String>,
+    rendered_map_index: Option<String>,
+    rendered_fields: &'a Value,
+    trigger: Option<()>,
+    triggerer_job: Option<()>,
     dag_version: Value,
-) -> Value {
-    json!({
-        "id": t.id,
-        "task_id": t.task_id,
-        "dag_id": t.dag_id,
-        "dag_run_id": t.run_id,
-        "map_index": t.map_index,
-        "logical_date": ts(logical_date),
-        "run_after": ts(run_after),
-        "start_date": ts(t.start_date.as_deref()),
-        "end_date": ts(t.end_date.as_deref()),
-        "duration": t.duration,
-        "state": t.state,
-        "try_number": t.try_number,
-        "max_tries": t.max_tries,
-        "task_display_name": t.task_id,
-        "dag_display_name": t.dag_id,
-        "hostname": "",
-        "unixname": "",
-        "pool": t.pool,
-        "pool_slots": t.pool_slots,
-        "queue": "default",
-        "priority_weight": t.priority_weight,
-        "operator": t.operator,
-        "operator_name": t.operator,
-        "queued_when": ts(t.queued_dttm.as_deref()),
-        "scheduled_when": ts(t.scheduled_dttm.as_deref()),
-        "pid": t.pid,
-        "executor": null,
-        "executor_config": "{}",
-        "note": t.note,
-        "rendered_map_index": if t.map_index >= 0 { json!(t.map_index.to_string()) } else { Value::Null },
-        "rendered_fields": t.rendered_fields,
-        "trigger": null,
-        "triggerer_job": null,
-        "dag_version": dag_version,
-    })
+}
+
+fn ti_fields<'a>(
+    t: &'a q::TiRow,
+    logical_date: Option<&'a str>,
+    run_after: Option<&'a str>,
+    dag_version: Value,
+) -> TiOut<'a> {
+    TiOut {
+        id: &t.id,
+        task_id: &t.task_id,
+        dag_id: &t.dag_id,
+        dag_run_id: &t.run_id,
+        map_index: t.map_index,
+        logical_date: Ts(logical_date),
+        run_after: Ts(run_after),
+        start_date: Ts(t.start_date.as_deref()),
+        end_date: Ts(t.end_date.as_deref()),
+        duration: t.duration,
+        state: &t.state,
+        try_number: t.try_number,
+        max_tries: t.max_tries,
+        task_display_name: &t.task_id,
+        dag_display_name: &t.dag_id,
+        hostname: "",
+        unixname: "",
+        pool: &t.pool,
+        pool_slots: t.pool_slots,
+        queue: "default",
+        priority_weight: t.priority_weight,
+        operator: &t.operator,
+        operator_name: &t.operator,
+        queued_when: Ts(t.queued_dttm.as_deref()),
+        scheduled_when: Ts(t.scheduled_dttm.as_deref()),
+        pid: t.pid,
+        executor: None,
+        executor_config: "{}",
+        note: &t.note,
+        rendered_map_index: (t.map_index >= 0).then(|| t.map_index.to_string()),
+        rendered_fields: &t.rendered_fields,
+        trigger: None,
+        triggerer_job: None,
+        dag_version,
+    }
 }
 
 /// Task-instance filters shared by the list, batch and mapped routes.
@@ -625,19 +666,33 @@ const TI_ORDER: &[(&str, &str)] = &[
     ("run_id", "t.run_id"),
 ];
 
-async fn ti_page(s: &AppState, p: &Params, wh: Where) -> Result<Json<Value>, ApiError> {
+async fn ti_page(
+    s: &AppState,
+    p: &Params,
+    wh: Where,
+    one_run: bool,
+) -> Result<axum::response::Response, ApiError> {
     let (limit, offset) = p.page()?;
     let order = p.order_by(TI_ORDER)?;
     let (rows, total) = s
         .store
-        .read(move |c| q::list_tis(c, &wh, order, limit, offset))
+        .read(move |c| q::list_tis(c, &wh, order, one_run, limit, offset))
         .await?;
-    Ok(Json(json!({
-        "task_instances": rows.iter().map(ti_list_json).collect::<Vec<_>>(),
-        "total_entries": total,
-        "next_cursor": null,
-        "previous_cursor": null,
-    })))
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        task_instances: Vec<TiOut<'a>>,
+        total_entries: i64,
+        next_cursor: Option<()>,
+        previous_cursor: Option<()>,
+    }
+    use axum::response::IntoResponse;
+    Ok(Json(Page {
+        task_instances: rows.iter().map(ti_list_out).collect(),
+        total_entries: total,
+        next_cursor: None,
+        previous_cursor: None,
+    })
+    .into_response())
 }
 
 /// 404 unless the run exists (or `dag_id`/`run_id` is `~`).
@@ -686,11 +741,11 @@ pub async fn task_instances(
     State(s): State<AppState>,
     Path((dag_id, run_id)): Path<(String, String)>,
     p: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     check_run(&s, &dag_id, &run_id).await?;
     let mut wh = scope(&dag_id, &run_id);
     ti_filter(&p, &mut wh)?;
-    ti_page(&s, &p, wh).await
+    ti_page(&s, &p, wh, dag_id != "~" && run_id != "~").await
 }
 
 /// `POST /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/list`: the list with its
@@ -699,7 +754,7 @@ pub async fn task_instances_batch(
     State(s): State<AppState>,
     Path((dag_id, run_id)): Path<(String, String)>,
     super::JsonBody(body): super::JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     if dag_id != "~" || run_id != "~" {
         return Err(ApiError::bad_request(
             "The batch task-instance list takes `~` for dag_id and dag_run_id in the path: name them in `dag_ids` and `dag_run_ids`",
@@ -723,7 +778,7 @@ pub async fn task_instances_batch(
     )?;
     let mut wh = Where::default();
     ti_filter(&p, &mut wh)?;
-    ti_page(&s, &p, wh).await
+    ti_page(&s, &p, wh, false).await
 }
 
 /// `GET .../taskInstances/{task_id}/listMapped`: the mapped instances of one task.
@@ -731,7 +786,7 @@ pub async fn list_mapped(
     State(s): State<AppState>,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     p: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     check_run(&s, &dag_id, &run_id).await?;
     let mut wh = scope(&dag_id, &run_id);
     wh.eq("t.task_id", task_id.clone());
@@ -754,7 +809,7 @@ pub async fn list_mapped(
     }
     wh.raw("t.map_index >= 0");
     ti_filter(&p, &mut wh)?;
-    ti_page(&s, &p, wh).await
+    ti_page(&s, &p, wh, dag_id != "~" && run_id != "~").await
 }
 
 pub(super) async fn load_ti(

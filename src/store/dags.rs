@@ -7,6 +7,7 @@
 //! to import keeps its DAGs serving (last good version); a removed file marks its DAGs stale.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use sha2::{Digest, Sha256};
@@ -360,7 +361,8 @@ pub struct DagRow {
     pub next_dagrun_data_interval_start: Option<String>,
     pub next_dagrun_data_interval_end: Option<String>,
     pub next_dagrun_run_after: Option<String>,
-    pub dag: Dag,
+    /// The model (shared: parsed once per content).
+    pub dag: Arc<Dag>,
 }
 
 const DAG_COLUMNS: &str =
@@ -369,30 +371,61 @@ const DAG_COLUMNS: &str =
     (SELECT version_number FROM dag_version v WHERE v.id = d.latest_version_id),
     EXISTS(SELECT 1 FROM import_error e WHERE e.filename = d.fileloc),
     d.next_dagrun_logical_date, d.next_dagrun_data_interval_start, d.next_dagrun_data_interval_end,
-    d.next_dagrun_run_after, d.spec";
+    d.next_dagrun_run_after, d.spec_hash";
 
-fn dag_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DagRow> {
-    let spec: String = r.get(14)?;
+/// Parsed DAG models by content hash: a listing reads the hash and parses (and reads) the
+/// model only the first time that content is seen.
+static MODELS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Arc<Dag>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// How many parsed models are kept (the cache is emptied when it grows past this).
+const MODELS_KEPT: usize = 4096;
+
+/// The model of `dag_id` whose content hash is `hash`, from the cache or from the row.
+fn model(conn: &Connection, dag_id: &str, hash: &str) -> rusqlite::Result<Arc<Dag>> {
+    let cache = || MODELS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(m) = cache().get(hash) {
+        return Ok(m.clone());
+    }
+    // Read with its hash: the row may have changed since `hash` was read.
+    let (spec, hash): (String, String) = conn
+        .prepare_cached("SELECT spec, spec_hash FROM dag WHERE dag_id = ?1")?
+        .query_row([dag_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let dag: Dag = serde_json::from_str(&spec).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
     })?;
-    Ok(DagRow {
-        dag_id: r.get(0)?,
-        fileloc: r.get(1)?,
-        relative_fileloc: r.get(2)?,
-        is_paused: r.get::<_, i64>(3)? != 0,
-        is_stale: r.get::<_, i64>(4)? != 0,
-        last_parsed_time: r.get(5)?,
-        last_parse_duration: r.get(6)?,
-        latest_version_id: r.get(7)?,
-        latest_version_number: r.get(8)?,
-        has_import_errors: r.get::<_, i64>(9)? != 0,
-        next_dagrun_logical_date: r.get(10)?,
-        next_dagrun_data_interval_start: r.get(11)?,
-        next_dagrun_data_interval_end: r.get(12)?,
-        next_dagrun_run_after: r.get(13)?,
-        dag,
-    })
+    let dag = Arc::new(dag);
+    let mut c = cache();
+    if c.len() >= MODELS_KEPT {
+        c.clear();
+    }
+    c.insert(hash, dag.clone());
+    Ok(dag)
+}
+
+fn dag_row(conn: &Connection) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<DagRow> {
+    move |r| {
+        let dag_id: String = r.get(0)?;
+        let hash: String = r.get(14)?;
+        let dag = model(conn, &dag_id, &hash)?;
+        Ok(DagRow {
+            dag_id,
+            fileloc: r.get(1)?,
+            relative_fileloc: r.get(2)?,
+            is_paused: r.get::<_, i64>(3)? != 0,
+            is_stale: r.get::<_, i64>(4)? != 0,
+            last_parsed_time: r.get(5)?,
+            last_parse_duration: r.get(6)?,
+            latest_version_id: r.get(7)?,
+            latest_version_number: r.get(8)?,
+            has_import_errors: r.get::<_, i64>(9)? != 0,
+            next_dagrun_logical_date: r.get(10)?,
+            next_dagrun_data_interval_start: r.get(11)?,
+            next_dagrun_data_interval_end: r.get(12)?,
+            next_dagrun_run_after: r.get(13)?,
+            dag,
+        })
+    }
 }
 
 /// SQL for the state of a DAG's latest run (by `run_after`), over `dag d`.
@@ -415,15 +448,23 @@ pub fn list_dags(
         .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
         .map_err(sql)?;
     let (col, desc) = order_by.unwrap_or(("d.dag_id", false));
+    let dir = if desc { "DESC" } else { "ASC" };
+    let order = if col == "d.dag_id" {
+        format!("d.dag_id {dir}")
+    } else {
+        format!("{col} {dir}, d.dag_id")
+    };
+    // The page's ids first (an index scan that stops at the page for the default order), then
+    // the full rows (subqueries, the model) of those only.
     let q = format!(
-        "SELECT {DAG_COLUMNS} FROM dag d WHERE {where_} ORDER BY {col} {}, d.dag_id LIMIT {} OFFSET {}",
-        if desc { "DESC" } else { "ASC" },
+        "SELECT {DAG_COLUMNS} FROM (SELECT d.dag_id AS page_id FROM dag d WHERE {where_} ORDER BY {order}
+             LIMIT {} OFFSET {}) p JOIN dag d ON d.dag_id = p.page_id ORDER BY {order}",
         limit.max(0),
         offset.max(0)
     );
     let mut stmt = conn.prepare_cached(&q).map_err(sql)?;
     let rows = stmt
-        .query_map(params_from_iter(wh.args.iter()), dag_row)
+        .query_map(params_from_iter(wh.args.iter()), dag_row(conn))
         .map_err(sql)?
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(sql)?;
@@ -499,12 +540,10 @@ pub fn pool_names(conn: &Connection) -> Result<HashSet<String>> {
 
 /// One DAG by id.
 pub fn get_dag(conn: &Connection, dag_id: &str) -> Result<Option<DagRow>> {
-    conn.query_row(
-        &format!("SELECT {DAG_COLUMNS} FROM dag d WHERE d.dag_id = ?1"),
-        [dag_id],
-        dag_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!(
+        "SELECT {DAG_COLUMNS} FROM dag d WHERE d.dag_id = ?1"
+    ))
+    .and_then(|mut st| st.query_row([dag_id], dag_row(conn)).optional())
     .map_err(sql)
 }
 

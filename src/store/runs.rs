@@ -111,13 +111,9 @@ pub fn list(conn: &Connection, f: &RunFilter) -> Result<(Vec<RunRow>, i64)> {
 
 /// One run.
 pub fn get(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Option<RunRow>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM dag_run r LEFT JOIN dag_version v ON v.id = r.dag_version_id WHERE r.dag_id = ?1 AND r.run_id = ?2"),
-        [dag_id, run_id],
-        row,
-    )
-    .optional()
-    .map_err(sql)
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dag_run r LEFT JOIN dag_version v ON v.id = r.dag_version_id WHERE r.dag_id = ?1 AND r.run_id = ?2"))
+        .and_then(|mut st| st.query_row([dag_id, run_id], row).optional())
+        .map_err(sql)
 }
 
 /// A new run to create.
@@ -286,7 +282,7 @@ pub fn tis_where(
     args: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<TiRow>> {
     let mut stmt = conn
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT {TI_COLUMNS} FROM task_instance WHERE {cond}"
         ))
         .map_err(sql)?;
@@ -508,11 +504,13 @@ const TI_JOIN_COLUMNS: &str = "t.id, t.dag_id, t.run_id, t.task_id, t.map_index,
     r.logical_date, r.run_after, v.version_number, v.created_at";
 
 /// Task instances (joined with their run `r` and version `v`) matching `wh`, ordered by
-/// `order` (a whitelisted column and direction; default run, task, map index), and the total.
+/// `order` (a whitelisted column and direction; default run, task, map index: within
+/// `one_run`, task and map index, which the unique index serves), and the total.
 pub fn list_tis(
     conn: &Connection,
     wh: &Where,
     order: Option<(&'static str, bool)>,
+    one_run: bool,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<TiListRow>, i64)> {
@@ -523,15 +521,21 @@ pub fn list_tis(
         .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {cond}"))
         .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
         .map_err(sql)?;
-    let order = match order {
-        Some((col, desc)) => format!(
-            "{col} {}, r.id, t.task_id, t.map_index",
-            if desc { "DESC" } else { "ASC" }
-        ),
-        None => "r.id, t.task_id, t.map_index".into(),
+    let tail = if one_run {
+        "t.dag_id, t.run_id, t.task_id, t.map_index"
+    } else {
+        "r.id, t.task_id, t.map_index"
     };
+    let order = match order {
+        Some((col, desc)) => format!("{col} {}, {tail}", if desc { "DESC" } else { "ASC" }),
+        None => tail.to_string(),
+    };
+    // The page's ids first (narrow rows to sort), then the full rows of those only.
     let q = format!(
-        "SELECT {TI_JOIN_COLUMNS} FROM {from} WHERE {cond} ORDER BY {order} LIMIT {} OFFSET {}",
+        "SELECT {TI_JOIN_COLUMNS} FROM (SELECT t.id AS page_id FROM {from} WHERE {cond} ORDER BY {order}
+             LIMIT {} OFFSET {}) p JOIN task_instance t ON t.id = p.page_id
+         JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
+         LEFT JOIN dag_version v ON v.id = t.dag_version_id ORDER BY {order}",
         limit.max(0),
         offset.max(0)
     );
