@@ -198,5 +198,6 @@ window.addEventListener('unhandledrejection', e => showError(e.reason));
 // ---- boot -----------------------------------------------------------------------------------
 if (location.pathname === '/admin' || location.pathname === '/admin/') history.replaceState(null, '', '/admin/variables');
 render();
-showVersion();
-checkHealth();
+// The badge tooltip and the health pill can wait: over HTTP/1.1 (six connections a host, one
+// held by the event stream) they would queue the page's own first requests.
+setTimeout(() => { showVersion(); checkHealth(); }, 600);

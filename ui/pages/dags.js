@@ -229,9 +229,9 @@ export function mount(root, route, ctx) {
   ctx.cleanup(() => { reloadList.cancel(); reloadErrors.cancel(); reloadRuns.cancel(); onSearch.cancel(); });
 
   syncControls();
-  loadList();
+  // The list first; the tag choices once it is in (they only fill the filter's options).
+  loadList().then(() => { if (!ctx.signal.aborted) loadTags(); });
   loadErrors();
-  loadTags();
 
   return {
     update(r) {
