@@ -186,16 +186,39 @@ pub fn version_json(v: &VersionRow) -> Value {
 
 /// The `DagVersionResponse` shape from its parts.
 pub fn version_fields(id: &str, number: i64, dag_id: &str, created_at: Option<&str>) -> Value {
-    json!({
-        "id": id,
-        "version_number": number,
-        "dag_id": dag_id,
-        "bundle_name": "dags-folder",
-        "bundle_version": null,
-        "created_at": ts(created_at),
-        "dag_display_name": dag_id,
-        "bundle_url": null,
-    })
+    serde_json::to_value(version_out(id, number, dag_id, created_at)).expect("a version serialises")
+}
+
+/// The `DagVersionResponse` shape, in Airflow's field order.
+#[derive(serde::Serialize)]
+pub struct VersionOut<'a> {
+    id: &'a str,
+    version_number: i64,
+    dag_id: &'a str,
+    bundle_name: &'static str,
+    bundle_version: Option<()>,
+    created_at: Ts<'a>,
+    dag_display_name: &'a str,
+    bundle_url: Option<()>,
+}
+
+/// The `DagVersionResponse` from its parts.
+pub fn version_out<'a>(
+    id: &'a str,
+    number: i64,
+    dag_id: &'a str,
+    created_at: Option<&'a str>,
+) -> VersionOut<'a> {
+    VersionOut {
+        id,
+        version_number: number,
+        dag_id,
+        bundle_name: "dags-folder",
+        bundle_version: None,
+        created_at: Ts(created_at),
+        dag_display_name: dag_id,
+        bundle_url: None,
+    }
 }
 
 /// The `TaskResponse` shape.

@@ -434,7 +434,7 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
     let version = match run {
         Some(r) if t.dag_version_id.as_deref() == Some(r.dag_version_id.as_str()) => {
             r.version_number.map(|n| {
-                super::dags::version_fields(
+                super::dags::version_out(
                     &r.dag_version_id,
                     n,
                     &r.dag_id,
@@ -448,7 +448,7 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
         t,
         run.and_then(|r| r.logical_date.as_deref()),
         run.map(|r| r.run_after.as_str()),
-        version.unwrap_or(Value::Null),
+        version,
     ))
     .expect("a task instance serialises")
 }
@@ -456,10 +456,13 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
 /// The `TaskInstanceResponse` shape of a listed row.
 pub fn ti_list_out(r: &q::TiListRow) -> TiOut<'_> {
     let version = match (&r.ti.dag_version_id, r.version_number) {
-        (Some(id), Some(n)) => {
-            super::dags::version_fields(id, n, &r.ti.dag_id, r.version_created_at.as_deref())
-        }
-        _ => Value::Null,
+        (Some(id), Some(n)) => Some(super::dags::version_out(
+            id,
+            n,
+            &r.ti.dag_id,
+            r.version_created_at.as_deref(),
+        )),
+        _ => None,
     };
     ti_fields(
         &r.ti,
@@ -506,14 +509,14 @@ pub struct TiOut<'a> {
     rendered_fields: &'a Value,
     trigger: Option<()>,
     triggerer_job: Option<()>,
-    dag_version: Value,
+    dag_version: Option<super::dags::VersionOut<'a>>,
 }
 
 fn ti_fields<'a>(
     t: &'a q::TiRow,
     logical_date: Option<&'a str>,
     run_after: Option<&'a str>,
-    dag_version: Value,
+    dag_version: Option<super::dags::VersionOut<'a>>,
 ) -> TiOut<'a> {
     TiOut {
         id: &t.id,

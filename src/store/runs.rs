@@ -517,8 +517,14 @@ pub fn list_tis(
     let from = "task_instance t JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
          LEFT JOIN dag_version v ON v.id = t.dag_version_id";
     let cond = wh.sql();
+    // Counting needs the run and version only when a condition is about them.
+    let count_from = if mentions(&cond, "r") || mentions(&cond, "v") {
+        from
+    } else {
+        "task_instance t"
+    };
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {cond}"))
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {count_from} WHERE {cond}"))
         .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
         .map_err(sql)?;
     let tail = if one_run {
@@ -554,6 +560,17 @@ pub fn list_tis(
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(sql)?;
     Ok((rows, total))
+}
+
+/// Whether SQL `cond` refers to table alias `alias` (`alias.` not preceded by a name char).
+fn mentions(cond: &str, alias: &str) -> bool {
+    let needle = format!("{alias}.");
+    cond.match_indices(&needle).any(|(i, _)| {
+        cond[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+    })
 }
 
 /// One past try of a task instance (`task_instance_history`).
@@ -614,4 +631,27 @@ pub fn run_stats(conn: &Connection, dag_ids: &[String]) -> Result<Vec<(String, S
     .map_err(sql)?
     .collect::<std::result::Result<_, _>>()
     .map_err(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_finds_an_alias_only_as_a_table_prefix() {
+        assert!(mentions("r.run_after >= ?1", "r"));
+        assert!(mentions("(t.state IS NULL OR r.state = ?2)", "r"));
+        assert!(!mentions("t.dag_id = ?1 AND t.run_id = ?2", "r"));
+        assert!(!mentions("COALESCE(t.end_date, t.start_date, t.queued_dttm)", "r"));
+        assert!(mentions("v.version_number = ?1", "v"));
+    }
+
+    #[test]
+    fn patterns_or_their_terms_and_tilde_matches_all() {
+        let mut w = Where::default();
+        w.like("d.dag_id", "a | b");
+        w.prefix("d.dag_id", "~");
+        assert_eq!(w.sql(), "(d.dag_id LIKE ?1 OR d.dag_id LIKE ?2)");
+        assert_eq!(w.args.len(), 2);
+    }
 }
