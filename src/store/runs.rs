@@ -642,7 +642,10 @@ mod tests {
         assert!(mentions("r.run_after >= ?1", "r"));
         assert!(mentions("(t.state IS NULL OR r.state = ?2)", "r"));
         assert!(!mentions("t.dag_id = ?1 AND t.run_id = ?2", "r"));
-        assert!(!mentions("COALESCE(t.end_date, t.start_date, t.queued_dttm)", "r"));
+        assert!(!mentions(
+            "COALESCE(t.end_date, t.start_date, t.queued_dttm)",
+            "r"
+        ));
         assert!(mentions("v.version_number = ?1", "v"));
     }
 
