@@ -313,7 +313,12 @@ impl Scheduler {
         let next_tick = self.create_scheduled_runs(tx, now_t, &mut events)?;
         // 1. Start queued runs within max_active_runs, oldest first.
         let queued: Vec<(String, String, String)> = {
-            let mut st = tx.prepare("SELECT dag_id, run_id, dag_version_id FROM dag_run WHERE state = 'queued' ORDER BY run_after, id").map_err(sql)?;
+            let mut st = tx
+                .prepare(&format!(
+                    "SELECT dag_id, run_id, dag_version_id FROM dag_run WHERE state = 'queued' AND {} ORDER BY run_after, id",
+                    crate::store::backfills::RUNNABLE
+                ))
+                .map_err(sql)?;
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(sql)?
                 .collect::<Result<_, _>>()
@@ -332,14 +337,22 @@ impl Scheduler {
                 .unwrap_or(0)
                 != 0;
             let _ = paused; // Manual runs of paused DAGs run, as in Airflow 3.
-            let active: i64 = tx
-                .query_row(
-                    "SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state = 'running'",
-                    [&dag_id],
-                    |r| r.get(0),
-                )
-                .map_err(sql)?;
-            if active < dag.max_active_runs.max(1) as i64 {
+            // A backfill's runs follow the backfill's max_active_runs; other runs the DAG's,
+            // backfill runs not counted (Airflow 3).
+            let may_start = match crate::store::backfills::may_start(tx, &dag_id, &run_id)? {
+                Some(ok) => ok,
+                None => {
+                    let active: i64 = tx
+                        .query_row(
+                            "SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state = 'running' AND backfill_id IS NULL",
+                            [&dag_id],
+                            |r| r.get(0),
+                        )
+                        .map_err(sql)?;
+                    active < dag.max_active_runs.max(1) as i64
+                }
+            };
+            if may_start {
                 tx.execute("UPDATE dag_run SET state = 'running', start_date = ?3 WHERE dag_id = ?1 AND run_id = ?2", params![dag_id, run_id, now_s]).map_err(sql)?;
                 events.push((
                     "dag_run",

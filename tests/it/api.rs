@@ -986,8 +986,28 @@ fn backfills_queue_runs_from_the_timetable_and_cancel_fails_the_queued_ones() {
     let (st, p) = call("PUT", &api(&format!("/backfills/{id}/unpause")), None);
     assert_eq!((st, p["is_paused"].clone()), (200, json!(false)), "{p}");
 
-    // Cancel: paused, completed, queued runs failed (the DAG runs one at a time, so at least
-    // two of the three 20 s runs are still queued).
+    // The backfill's max_active_runs (2) applies, not the DAG's (1): two 20 s runs start,
+    // the third waits.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, runs) = get_json(&api("/dags/daily/dagRuns?run_type=backfill"));
+        let count = |st: &str| {
+            runs["dag_runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["state"] == st)
+                .count()
+        };
+        if count("running") == 2 && count("queued") == 1 {
+            break;
+        }
+        assert!(count("running") <= 2, "{runs}");
+        assert!(std::time::Instant::now() < deadline, "{runs}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // Cancel: paused, completed, the queued run failed.
     let (st, c) = call("PUT", &api(&format!("/backfills/{id}/cancel")), None);
     assert_eq!(st, 200, "{c}");
     assert_eq!(c["is_paused"], true);
@@ -1001,7 +1021,7 @@ fn backfills_queue_runs_from_the_timetable_and_cancel_fails_the_queued_ones() {
         .collect();
     assert!(!states.contains(&"queued"), "{states:?}");
     assert!(
-        states.iter().filter(|s| **s == "failed").count() >= 2,
+        states.iter().filter(|s| **s == "failed").count() >= 1,
         "{states:?}"
     );
     assert_4xx(
