@@ -67,7 +67,7 @@ export function mountTab(el, d) {
       let tis = [];
       if (newRuns.length) {
         const oldest = newRuns[0].run_after;
-        tis = await apiAll(`/api/v2/dags/${enc(dagId)}/dagRuns/~/taskInstances`, 'task_instances', { query: { run_after_gte: oldest }, signal: ctx.signal });
+        tis = await apiAll(`/api/v2/dags/${enc(dagId)}/dagRuns/~/taskInstances`, 'task_instances', { query: { run_after_gte: oldest }, signal: ctx.signal, speculate: true });
         const ids = new Set(newRuns.map(x => x.dag_run_id));
         tis = tis.filter(ti => ids.has(ti.dag_run_id));
       }

@@ -151,7 +151,7 @@ export function mount(root, route, ctx) {
     try {
       // One screen holds up to PAGE DAGs, fetched in the server's pages (at most 100 each).
       const r = await apiAll('/api/v2/dags', 'dags', {
-        signal: ctx.signal, offset: state.offset, max: PAGE,
+        signal: ctx.signal, offset: state.offset, max: PAGE, speculate: true,
         query: { dag_id_pattern: state.search || undefined, tags: state.tags, paused: state.paused || undefined, order_by: 'dag_id', exclude_stale: true },
       });
       if (seq !== listSeq) return;
