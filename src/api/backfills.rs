@@ -247,6 +247,14 @@ pub async fn create(
     if let Some(sched) = &s.scheduler {
         sched.wake();
     }
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("create_backfill")
+            .dag(&b.dag_id)
+            .extra(json!({"method": "POST", "backfill_id": b.id})),
+    )
+    .await;
     Ok(Json(backfill_json(&b)))
 }
 
@@ -333,22 +341,41 @@ async fn set_paused(s: &AppState, id: &str, paused: bool) -> Result<Json<Value>,
 /// `PUT /api/v2/backfills/{backfill_id}/pause`: its queued runs stay queued.
 pub async fn pause(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    set_paused(&s, &id, true).await
+    let out = set_paused(&s, &id, true).await?;
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("pause_backfill")
+            .extra(json!({"method": "PUT", "backfill_id": id})),
+    )
+    .await;
+    Ok(out)
 }
 
 /// `PUT /api/v2/backfills/{backfill_id}/unpause`.
 pub async fn unpause(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    set_paused(&s, &id, false).await
+    let out = set_paused(&s, &id, false).await?;
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("unpause_backfill")
+            .extra(json!({"method": "PUT", "backfill_id": id})),
+    )
+    .await;
+    Ok(out)
 }
 
 /// `PUT /api/v2/backfills/{backfill_id}/cancel`: paused, queued runs failed, completed now.
 pub async fn cancel(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let b = load(&s, &id).await?;
@@ -367,6 +394,14 @@ pub async fn cancel(
         "backfill",
         json!({"id": n, "dag_id": b.dag_id, "state": "cancelled"}),
     );
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("cancel_backfill")
+            .dag(&b.dag_id)
+            .extra(json!({"method": "PUT", "backfill_id": n})),
+    )
+    .await;
     Ok(Json(backfill_json(&load(&s, &id).await?)))
 }
 

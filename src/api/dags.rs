@@ -714,6 +714,7 @@ pub async fn import_error(
 /// `~` matches every DAG.
 pub async fn patch_many(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     p: Params,
     super::JsonBody(body): super::JsonBody<PatchDag>,
 ) -> Result<Response, ApiError> {
@@ -751,6 +752,12 @@ pub async fn patch_many(
         .store
         .read(move |c| q::list_dags(c, &wh, None, i64::MAX, 0))
         .await?;
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("patch_dags").extra(json!({"method": "PATCH"})),
+    )
+    .await;
     Ok(dag_page(&rows, total))
 }
 
@@ -775,6 +782,7 @@ fn check_patch(p: &Params, body: &PatchDag) -> Result<bool, ApiError> {
 /// parse while its file exists, as in Airflow). 409 while one of its tasks runs.
 pub async fn delete(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path(dag_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = dag_id.clone();
@@ -819,6 +827,14 @@ pub async fn delete(
     }
     s.events
         .publish("dag_removed", json!({"dag_id": dag_id, "deleted": true}));
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("delete_dag")
+            .dag(&dag_id)
+            .extra(json!({"method": "DELETE"})),
+    )
+    .await;
     Ok(Json(json!(n)))
 }
 

@@ -991,6 +991,7 @@ pub async fn try_detail_mapped(
 /// `DELETE .../taskInstances/{task_id}` (`map_index` query): the instance and its XCom.
 pub async fn delete_task_instance(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
@@ -1009,6 +1010,17 @@ pub async fn delete_task_instance(
         "task_instance",
         json!({"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "deleted": true}),
     );
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("delete_task_instance")
+            .dag(&dag_id)
+            .run(&run_id)
+            .task(&task_id)
+            .map_index(map_index)
+            .extra(json!({"method": "DELETE"})),
+    )
+    .await;
     Ok(Json(Value::Null))
 }
 

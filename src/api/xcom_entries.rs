@@ -326,6 +326,7 @@ fn minus_one() -> i64 {
 /// `POST .../xcomEntries`: a new value (409 when the key exists); 201 with the entry.
 pub async fn create(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
@@ -349,12 +350,23 @@ pub async fn create(
     s.xcom.flush()?;
     let mut v = entry_json(&k, &run, end.as_deref());
     v["value"] = body.value;
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("create_xcom_entry")
+            .dag(&dag_id)
+            .run(&run_id)
+            .task(&task_id)
+            .extra(json!({"method": "POST"})),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
 /// `PATCH .../xcomEntries/{xcom_key}`: replaces the value (404 when the key does not exist).
 pub async fn update(
     State(s): State<AppState>,
+    identity: super::identity::Identity,
     Path((dag_id, run_id, task_id, key)): Path<(String, String, String, String)>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
@@ -369,6 +381,16 @@ pub async fn update(
     s.xcom.flush()?;
     let mut v = entry_json(&k, &run, end.as_deref());
     v["value"] = body.value;
+    crate::audit::record(
+        &s.store,
+        &identity,
+        crate::audit::Entry::new("update_xcom_entry")
+            .dag(&dag_id)
+            .run(&run_id)
+            .task(&task_id)
+            .extra(json!({"method": "PATCH"})),
+    )
+    .await;
     Ok(Json(v))
 }
 

@@ -1024,6 +1024,24 @@ fn backfills_queue_runs_from_the_timetable_and_cancel_fails_the_queued_ones() {
         states.iter().filter(|s| **s == "failed").count() >= 1,
         "{states:?}"
     );
+    // Every backfill action is in the audit log.
+    let (_, logs) = get_json(&api("/eventLogs?event_pattern=backfill&order_by=id"));
+    let events: Vec<&str> = logs["event_logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "create_backfill",
+            "pause_backfill",
+            "unpause_backfill",
+            "cancel_backfill"
+        ],
+        "{logs}"
+    );
     assert_4xx(
         "PUT",
         &api(&format!("/backfills/{id}/cancel")),
