@@ -373,18 +373,23 @@ const DAG_COLUMNS: &str =
     d.next_dagrun_logical_date, d.next_dagrun_data_interval_start, d.next_dagrun_data_interval_end,
     d.next_dagrun_run_after, d.spec_hash";
 
-/// Parsed DAG models by content hash: a listing reads the hash and parses (and reads) the
-/// model only the first time that content is seen.
-static MODELS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Arc<Dag>>>> =
-    std::sync::LazyLock::new(Default::default);
+/// Parsed DAG models, one per DAG with the content hash it was parsed from: a listing reads
+/// the hash and parses (and reads) the model only when that DAG's content changed. Keyed by
+/// DAG id, not by hash, so an afternoon of saves keeps one model per DAG, not one per save.
+#[allow(clippy::type_complexity)]
+static MODELS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, (String, Arc<Dag>)>>,
+> = std::sync::LazyLock::new(Default::default);
 
-/// How many parsed models are kept (the cache is emptied when it grows past this).
+/// How many DAGs' models are kept (the cache is emptied when it grows past this).
 const MODELS_KEPT: usize = 4096;
 
 /// The model of `dag_id` whose content hash is `hash`, from the cache or from the row.
 fn model(conn: &Connection, dag_id: &str, hash: &str) -> rusqlite::Result<Arc<Dag>> {
     let cache = || MODELS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(m) = cache().get(hash) {
+    if let Some((h, m)) = cache().get(dag_id)
+        && h == hash
+    {
         return Ok(m.clone());
     }
     // Read with its hash: the row may have changed since `hash` was read.
@@ -396,10 +401,10 @@ fn model(conn: &Connection, dag_id: &str, hash: &str) -> rusqlite::Result<Arc<Da
     })?;
     let dag = Arc::new(dag);
     let mut c = cache();
-    if c.len() >= MODELS_KEPT {
+    if c.len() >= MODELS_KEPT && !c.contains_key(dag_id) {
         c.clear();
     }
-    c.insert(hash, dag.clone());
+    c.insert(dag_id.to_string(), (hash, dag.clone()));
     Ok(dag)
 }
 
