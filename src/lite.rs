@@ -77,6 +77,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         progress: progress.clone(),
         shutdown: shutdown_rx,
         auth: Some(auth),
+        reads: Default::default(),
     };
     print_banner(&config, addr, started.elapsed(), &auth_line);
 

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -87,6 +88,73 @@ pub async fn host_guard(
         policy.describe()
     ))
     .into_response()
+}
+
+/// The list reads clients and the UI poll hardest, answered from memory while nothing was
+/// written since (the store's write generation, which another process's writes bump too).
+const CACHED_ROUTES: &[&str] = &[
+    "/api/v2/dags",
+    "/api/v2/dags/{dag_id}/dagRuns",
+    "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
+];
+
+/// At most this many answers are kept (emptied when full), each at most this big (bigger ones
+/// are served uncached); so the cache stays under 64 MiB.
+const CACHED_ANSWERS: usize = 64;
+const CACHED_ANSWER_BYTES: usize = 1 << 20;
+
+/// Cached answers by request URI: (write generation, content type, body).
+#[derive(Default)]
+pub struct ReadCache {
+    answers: std::sync::Mutex<std::collections::HashMap<String, (u64, HeaderValue, Bytes)>>,
+}
+
+/// Serves a cached answer of a [`CACHED_ROUTES`] GET when the database has not changed since;
+/// otherwise runs the handler and keeps a 200 answer. Runs after auth (a route layer).
+pub async fn cached_reads(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let cacheable = req.method() == Method::GET
+        && req
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|m| CACHED_ROUTES.contains(&m.as_str()));
+    if !cacheable {
+        return next.run(req).await;
+    }
+    let key = req.uri().to_string();
+    let generation = state.store.generation();
+    let hit = state
+        .reads
+        .answers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .filter(|(g, _, _)| *g == generation)
+        .map(|(_, ct, body)| (ct.clone(), body.clone()));
+    if let Some((ct, body)) = hit {
+        return ([(header::CONTENT_TYPE, ct)], body).into_response();
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::OK {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("the answer could not be read").into_response();
+    };
+    if bytes.len() <= CACHED_ANSWER_BYTES
+        && let Some(ct) = parts.headers.get(header::CONTENT_TYPE)
+    {
+        let mut answers = state
+            .reads
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if answers.len() >= CACHED_ANSWERS {
+            answers.clear();
+        }
+        answers.insert(key, (generation, ct.clone(), bytes.clone()));
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Counts requests by method, matched route and status.

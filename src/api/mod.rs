@@ -8,9 +8,9 @@
 //! rest of the system through the handles in `AppState`.
 
 mod actions;
-mod backfills;
 mod admin;
 mod auth;
+mod backfills;
 mod config;
 mod connections;
 mod dags;
@@ -73,6 +73,8 @@ pub struct AppState {
     pub auth: Option<Arc<crate::auth::Auth>>,
     /// Turns `true` when the server is stopping (ends SSE streams).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Answers of the hot list reads, valid while the store's write generation holds.
+    pub reads: Arc<middleware::ReadCache>,
 }
 
 /// A JSON body whose rejection is Airflow's 422 `{"detail": [...]}` instead of axum's text.
@@ -170,7 +172,11 @@ pub fn app(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(dags::routes())
         .merge(xcom_entries::routes())
-        .merge(backfills::routes());
+        .merge(backfills::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::cached_reads,
+        ));
     let routes = Router::new()
         .nest("/api/v2", api)
         .route("/ui/events", get(sse::events))

@@ -196,6 +196,8 @@ impl Scheduler {
                             .flatten();
                         if v != seen {
                             seen = v;
+                            // Cached API answers are stale too.
+                            self.store.bump_generation();
                             break;
                         }
                     }

@@ -74,6 +74,9 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Bumped after every committed write (and when another process's write is noticed):
+    /// what a cached read answer is valid for.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -113,6 +116,7 @@ impl Store {
                 path: path.to_path_buf(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(readers),
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -130,7 +134,22 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let out = f(&tx)?;
         tx.commit().map_err(|e| self.err(e))?;
+        self.bump_generation();
         Ok(out)
+    }
+
+    /// The write generation: it changes whenever the database may have changed.
+    pub fn generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks the database as changed (after a write, or one by another process).
+    pub fn bump_generation(&self) {
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Runs `f` on a reader connection.

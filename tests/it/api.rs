@@ -1256,3 +1256,44 @@ fn openapi_documents_exactly_the_routes_served_and_docs_renders_it() {
     );
     assert!(!html.contains("https://"), "no CDN");
 }
+
+#[test]
+fn list_answers_change_with_every_write() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("daily.py"), DAILY).unwrap();
+    let s = start(home.path(), dags.path(), 2);
+    let api = |p: &str| s.url(&format!("/api/v2{p}"));
+    let paused = |s: &Value| {
+        s["dags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dag_id"] == "manual_only")
+            .unwrap()["is_paused"]
+            .clone()
+    };
+    // Asked twice (the second answer may come from memory), then a write, then again.
+    for want in [true, false, true] {
+        let (st, _) = call(
+            "PATCH",
+            &api("/dags/manual_only"),
+            Some(json!({"is_paused": want})),
+        );
+        assert_eq!(st, 200);
+        for _ in 0..2 {
+            let (_, list) = get_json(&api("/dags"));
+            assert_eq!(paused(&list), json!(want), "{list}");
+        }
+    }
+    let (_, runs) = get_json(&api("/dags/manual_only/dagRuns"));
+    assert_eq!(runs["total_entries"], 0);
+    let (st, _) = call(
+        "POST",
+        &api("/dags/manual_only/dagRuns"),
+        Some(json!({"logical_date": null})),
+    );
+    assert_eq!(st, 200);
+    let (_, runs) = get_json(&api("/dags/manual_only/dagRuns"));
+    assert_eq!(runs["total_entries"], 1, "{runs}");
+}

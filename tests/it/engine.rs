@@ -988,6 +988,20 @@ fn tasks_test_runs_one_task_and_dags_trigger_queues_a_run_a_server_starts() {
     assert!(run_id.starts_with("manual__"), "{out}");
     let (dag_run, tis) = wait_run(&s, "chain", &run_id);
     assert_eq!(dag_run["conf"]["who"], "trigger");
+    // The (cached) run list shows a run another process wrote, without any API write.
+    let (_, before) = get_json(&s.url("/api/v2/dags/chain/dagRuns"));
+    let mut c = leoflow(home.path());
+    c.args(["dags", "trigger", "chain", "--run-id", "second_from_cli"]);
+    assert_eq!(run(c).0, 0);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (_, after) = get_json(&s.url("/api/v2/dags/chain/dagRuns"));
+        if after["total_entries"] == before["total_entries"].as_i64().unwrap() + 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{after}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let (_, logs) = get_json(&s.url("/api/v2/eventLogs?event=cli_dags_trigger"));
     assert_eq!(logs["event_logs"][0]["run_id"], run_id.as_str(), "{logs}");
     assert_eq!(tis["a"]["state"], "success", "{dag_run}");
