@@ -28,6 +28,7 @@ fn spawn(home: &Path, port: u16, dags: &Path) -> Child {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
+        .env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "false")
         .args(["--home"])
         .arg(home)
         .args(["lite", "--no-auth", "--port", &port.to_string()])

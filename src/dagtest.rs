@@ -227,8 +227,15 @@ async fn run_async(
         .display()
         .to_string();
     let r = result.clone();
+    let id = dag_id.to_string();
     store
-        .write(move |tx| dags_record(tx, &file, &relative, &source, &r))
+        .write(move |tx| {
+            dags_record(tx, &file, &relative, &source, &r)?;
+            // The scratch home's DAG is unpaused: runs of paused DAGs wait, as in Airflow.
+            tx.execute("UPDATE dag SET is_paused = 0 WHERE dag_id = ?1", [&id])
+                .map_err(crate::store::sql)?;
+            Ok(())
+        })
         .await?;
 
     let xcom = XcomStore::open(&home.xcom_dir(), config.xcom_max_bytes)?;

@@ -313,11 +313,14 @@ impl Scheduler {
         let mut events = Vec::new();
         // 0. Create the scheduled runs whose time has come (unpaused DAGs with a clock).
         let next_tick = self.create_scheduled_runs(tx, now_t, &mut events)?;
-        // 1. Start queued runs within max_active_runs, oldest first.
+        // 1. Start queued runs within max_active_runs, oldest first; as in Airflow 3, runs of a
+        //    paused (or stale) DAG wait, whatever their type.
         let queued: Vec<(String, String, String)> = {
             let mut st = tx
                 .prepare(&format!(
-                    "SELECT dag_id, run_id, dag_version_id FROM dag_run WHERE state = 'queued' AND {} ORDER BY run_after, id",
+                    "SELECT dag_id, run_id, dag_version_id FROM dag_run WHERE state = 'queued' AND {}
+                         AND EXISTS (SELECT 1 FROM dag d WHERE d.dag_id = dag_run.dag_id AND d.is_paused = 0 AND d.is_stale = 0)
+                     ORDER BY run_after, id",
                     crate::store::backfills::RUNNABLE
                 ))
                 .map_err(sql)?;
@@ -328,17 +331,6 @@ impl Scheduler {
         };
         for (dag_id, run_id, version) in queued {
             let dag = self.spec(tx, &version)?;
-            let paused: bool = tx
-                .query_row(
-                    "SELECT is_paused FROM dag WHERE dag_id = ?1",
-                    [&dag_id],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()
-                .map_err(sql)?
-                .unwrap_or(0)
-                != 0;
-            let _ = paused; // Manual runs of paused DAGs run, as in Airflow 3.
             // A backfill's runs follow the backfill's max_active_runs; other runs the DAG's,
             // backfill runs not counted (Airflow 3).
             let may_start = match crate::store::backfills::may_start(tx, &dag_id, &run_id)? {
@@ -376,7 +368,21 @@ impl Scheduler {
         let mut kills: Vec<String> = Vec::new();
         let mut run_ended = false;
         let mut ready: Vec<(TiRow, RunRow, Arc<Dag>)> = Vec::new();
+        let paused: std::collections::HashSet<String> = {
+            let mut st = tx
+                .prepare_cached("SELECT dag_id FROM dag WHERE is_paused = 1")
+                .map_err(sql)?;
+            st.query_map([], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
         for run in &running {
+            // A paused DAG's running runs are not examined (Airflow 3): nothing new is
+            // scheduled until it is unpaused; tries already running finish.
+            if paused.contains(&run.dag_id) {
+                continue;
+            }
             let dag = self.spec(tx, &run.dag_version_id)?;
             let mut tis = runs::tis_of_run(tx, &run.dag_id, &run.run_id)?;
             if let (Some(limit), Some(started)) = (

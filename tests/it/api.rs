@@ -947,6 +947,13 @@ fn backfills_queue_runs_from_the_timetable_and_cancel_fails_the_queued_ones() {
 
     let (st, b) = call("POST", &api("/backfills"), Some(body.clone()));
     assert_eq!(st, 200, "{b}");
+    // Runs of a paused DAG wait (Airflow 3), backfill runs too: unpause it.
+    let (st, _) = call(
+        "PATCH",
+        &api("/dags/daily"),
+        Some(json!({"is_paused": false})),
+    );
+    assert_eq!(st, 200);
     assert_schema(&doc, "BackfillResponse", &b);
     assert_eq!(b["dag_run_conf"], json!({"source": "test"}));
     assert_eq!(b["is_paused"], false);

@@ -52,7 +52,9 @@ fn copy_examples(dir: &Path) {
 /// A secure server (auth on, admin's password known) on a DAG folder.
 fn secure_server(home: &Path, dags: &Path) -> Server {
     let mut cmd = leoflow(home);
-    cmd.env("LEOFLOW_ADMIN_PASSWORD", PASSWORD);
+    cmd.env("LEOFLOW_ADMIN_PASSWORD", PASSWORD)
+        // Airflow's default, which the tests' unpause-then-trigger steps rely on.
+        .env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "true");
     Server::start_secure_with(cmd, home, &[dags.to_str().unwrap()])
 }
 

@@ -488,14 +488,15 @@ fn unpausing_a_cron_dag_with_catchup_creates_its_scheduled_runs() {
 import pendulum
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.bash import BashOperator
-with DAG("minutely", schedule="* * * * *", start_date=pendulum.parse("{start_date}"), catchup=True):
+with DAG("minutely", schedule="* * * * *", start_date=pendulum.parse("{start_date}"), catchup=True,
+         is_paused_upon_creation=True):
     BashOperator(task_id="t", bash_command="echo {{{{ ds }}}} {{{{ ts }}}}")
 "#
         ),
     )
     .unwrap();
     let s = start(home.path(), dags.path());
-    // New DAGs are paused (Airflow's default): nothing is scheduled yet.
+    // Paused at creation: nothing is scheduled yet.
     std::thread::sleep(Duration::from_millis(300));
     let (_, runs) = get_json(&s.url("/api/v2/dags/minutely/dagRuns"));
     assert_eq!(runs["total_entries"], 0);
@@ -1336,4 +1337,36 @@ with DAG("long", schedule=None):
     assert_eq!(run["state"], "failed");
     assert_eq!(tis["bash"]["state"], "failed");
     assert_eq!(tis["py"]["state"], "failed");
+}
+
+#[test]
+fn runs_of_a_paused_dag_wait_until_it_is_unpaused() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), CHAIN).unwrap();
+    let mut cmd = leoflow(home.path());
+    cmd.env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "true");
+    let s = Server::start_with(cmd, home.path(), &[dags.path().to_str().unwrap()]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get_json(&s.url("/api/v2/dags/chain")).0 != 200 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, run) = trigger(&s, "chain", json!({"logical_date": null}));
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, queued) = get_json(&s.url(&format!("/api/v2/dags/chain/dagRuns/{}", enc(&run_id))));
+    assert_eq!(queued["state"], "queued", "as in Airflow 3: {queued}");
+    let r = http()
+        .patch(s.url("/api/v2/dags/chain"))
+        .json(&json!({"is_paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (done, tis) = wait_run(&s, "chain", &run_id);
+    assert_eq!(
+        done["state"], "failed",
+        "the chain's leaf is upstream_failed: {done}"
+    );
+    assert_eq!(tis["a"]["state"], "success");
 }

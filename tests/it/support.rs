@@ -86,6 +86,14 @@ impl Server {
     }
 
     fn spawn(mut cmd: Command, home: &Path, auth: &[&str], extra: &[&str]) -> Server {
+        // New DAGs start unpaused (the dev-loop setting) unless a test says otherwise: runs of
+        // paused DAGs wait, as in Airflow.
+        if !cmd
+            .get_envs()
+            .any(|(k, _)| k == "LEOFLOW_DAGS_PAUSED_AT_CREATION")
+        {
+            cmd.env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "false");
+        }
         cmd.args(["lite", "--port", "0"]).args(auth).args(extra);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawning leoflow lite");
