@@ -12,13 +12,22 @@ use super::{ApiError, AppState};
 use crate::dag::{Dag, Task};
 use crate::store::dags::{self as q, DagRow, VersionRow};
 
+/// A UTC time as Airflow's API prints it: microseconds when there are any (all six digits,
+/// as pydantic does), none on a whole second, `Z`.
+pub fn airflow_ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    let format = if t.nanosecond() == 0 {
+        chrono::SecondsFormat::Secs
+    } else {
+        chrono::SecondsFormat::Micros
+    };
+    t.to_rfc3339_opts(format, true)
+}
+
 /// An RFC 3339 timestamp as Airflow prints it (`...Z`), or null.
 pub fn ts(s: Option<&str>) -> Value {
     match s.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()) {
-        Some(t) => json!(
-            t.with_timezone(&chrono::Utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
-        ),
+        Some(t) => json!(airflow_ts(t.with_timezone(&chrono::Utc))),
         None => Value::Null,
     }
 }
@@ -52,10 +61,7 @@ impl serde::Serialize for Ts<'_> {
             .0
             .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
         {
-            Some(t) => s.serialize_str(
-                &t.with_timezone(&chrono::Utc)
-                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            ),
+            Some(t) => s.serialize_str(&airflow_ts(t.with_timezone(&chrono::Utc))),
             None => s.serialize_none(),
         }
     }

@@ -567,14 +567,10 @@ with DAG("pooled", schedule=None):
     let (run, tis) = wait_run(&s, "pooled", run["dag_run_id"].as_str().unwrap());
     assert_eq!(run["state"], "success");
     // With one slot the four tries never overlap.
-    let mut spans: Vec<(String, String)> = tis
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let mut spans: Vec<_> = tis
         .values()
-        .map(|t| {
-            (
-                t["start_date"].as_str().unwrap().to_string(),
-                t["end_date"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|t| (at(&t["start_date"]), at(&t["end_date"])))
         .collect();
     spans.sort();
     for w in spans.windows(2) {
