@@ -1,9 +1,9 @@
 //! Integration tests: the real `leoflow` binary on a temp home and a free port, driven over
 //! real HTTP on loopback. One test target, one module per area.
 
-mod auth;
 mod admin;
 mod api;
+mod auth;
 mod authoring;
 mod browser;
 mod engine;
