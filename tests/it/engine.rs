@@ -22,6 +22,18 @@ fn start(home: &Path, dags: &Path) -> Server {
     s
 }
 
+/// How many processes run `sleep MARKER` (tests use a marker only their tasks carry).
+fn sleeping(marker: &str) -> usize {
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("sleep {marker}")))
+        .count()
+}
+
 fn trigger(s: &Server, dag_id: &str, body: Value) -> (u16, Value) {
     let r = http()
         .post(s.url(&format!("/api/v2/dags/{dag_id}/dagRuns")))
@@ -207,15 +219,7 @@ with DAG("slow", schedule=None):
     assert_eq!(tis["skip"]["state"], "skipped");
     assert_eq!(tis["after"]["state"], "skipped");
     std::thread::sleep(Duration::from_millis(200));
-    let ps = std::process::Command::new("ps")
-        .args(["-eo", "args"])
-        .output()
-        .unwrap();
-    let ps = String::from_utf8_lossy(&ps.stdout);
-    assert!(
-        !ps.lines().any(|l| l.contains(&format!("sleep {marker}"))),
-        "orphans left:\n{ps}"
-    );
+    assert_eq!(sleeping(&marker), 0, "orphans left: `sleep {marker}`");
 }
 
 #[test]
@@ -264,15 +268,7 @@ with DAG("crash", schedule=None):
         assert!(Instant::now() < deadline, "b never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let sleeping = || {
-        let ps = std::process::Command::new("ps")
-            .args(["-eo", "args"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&ps.stdout)
-            .lines()
-            .any(|l| l.contains(&format!("sleep {marker}")))
-    };
+    let sleeping = || sleeping(&marker) > 0;
     assert!(sleeping());
     let (code, _) = s.stop(libc::SIGKILL);
     assert_eq!(code, -1, "killed by a signal");
@@ -892,15 +888,7 @@ with DAG("py", schedule=None):
     let (_, tis) = wait_run(&s, "py", &run_id);
     assert_eq!(tis["hangs"]["state"], "failed");
     std::thread::sleep(Duration::from_millis(200));
-    let ps = std::process::Command::new("ps")
-        .args(["-eo", "args"])
-        .output()
-        .unwrap();
-    let ps = String::from_utf8_lossy(&ps.stdout);
-    assert!(
-        !ps.lines().any(|l| l.contains(&format!("sleep {marker}"))),
-        "orphans left:\n{ps}"
-    );
+    assert_eq!(sleeping(&marker), 0, "orphans left: `sleep {marker}`");
     // Three tries; the waits between them back off exponentially: 1 s, then 2 s.
     assert_eq!(tis["flaky"]["state"], "failed");
     assert_eq!(tis["flaky"]["try_number"], 3);
@@ -1050,15 +1038,7 @@ with DAG("slow_run", schedule=None, dagrun_timeout=datetime.timedelta(seconds=1)
     assert_eq!(tis["slow"]["state"], "skipped");
     assert_eq!(tis["after"]["state"], "skipped");
     std::thread::sleep(Duration::from_millis(200));
-    let ps = std::process::Command::new("ps")
-        .args(["-eo", "args"])
-        .output()
-        .unwrap();
-    let ps = String::from_utf8_lossy(&ps.stdout);
-    assert!(
-        !ps.lines().any(|l| l.contains(&format!("sleep {marker}"))),
-        "orphans left:\n{ps}"
-    );
+    assert_eq!(sleeping(&marker), 0, "orphans left: `sleep {marker}`");
 }
 
 /// A tiny HTTP/1.1 server on loopback: records each request (request line, headers, body)
@@ -1298,16 +1278,7 @@ with DAG("long", schedule=None):
     let s = start(home.path(), dags.path());
     let (_, run) = trigger(&s, "long", json!({"logical_date": null}));
     let run_id = run["dag_run_id"].as_str().unwrap().to_string();
-    let sleeping = || {
-        let ps = std::process::Command::new("ps")
-            .args(["-eo", "args"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&ps.stdout)
-            .lines()
-            .filter(|l| l.contains(&format!("sleep {marker}")))
-            .count()
-    };
+    let sleeping = || sleeping(&marker);
     let deadline = Instant::now() + Duration::from_secs(15);
     while sleeping() < 3 {
         assert!(
