@@ -86,16 +86,7 @@ impl Zygote {
         let (exit_tx, exit_rx) = oneshot::channel();
         {
             let mut guard = self.proc.lock().await;
-            let dead = guard
-                .as_ref()
-                .is_none_or(|p| !p.alive.load(std::sync::atomic::Ordering::Acquire));
-            if dead {
-                if let Some(mut old) = guard.take() {
-                    let _ = old.child.start_kill();
-                }
-                *guard = Some(spawn(python, runtime)?);
-            }
-            let p = guard.as_mut().expect("just started");
+            let p = alive(&mut guard, python, runtime)?;
             lock(&p.pending).insert(
                 id,
                 Pending {
@@ -125,14 +116,7 @@ impl Zygote {
         python: &std::path::Path,
         runtime: &std::path::Path,
     ) -> Result<(), String> {
-        let mut guard = self.proc.lock().await;
-        if guard
-            .as_ref()
-            .is_none_or(|p| !p.alive.load(std::sync::atomic::Ordering::Acquire))
-        {
-            *guard = Some(spawn(python, runtime)?);
-        }
-        Ok(())
+        alive(&mut *self.proc.lock().await, python, runtime).map(|_| ())
     }
 
     /// Asks the zygote to kill its children and exit (server shutdown).
@@ -151,6 +135,24 @@ impl Zygote {
             }
         }
     }
+}
+
+/// The running zygote, started (and a dead one reaped) if needed.
+fn alive<'a>(
+    slot: &'a mut Option<Proc>,
+    python: &std::path::Path,
+    runtime: &std::path::Path,
+) -> Result<&'a mut Proc, String> {
+    if slot
+        .as_ref()
+        .is_none_or(|p| !p.alive.load(std::sync::atomic::Ordering::Acquire))
+    {
+        if let Some(mut old) = slot.take() {
+            let _ = old.child.start_kill();
+        }
+        *slot = Some(spawn(python, runtime)?);
+    }
+    Ok(slot.as_mut().expect("just started"))
 }
 
 /// The zygote's environment: the same scrubbed base a task gets, nothing of the server's.
