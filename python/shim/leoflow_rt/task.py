@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence as _Sequence
 
 from leoflow_rt.capture import (  # noqa: F401 - _ts: zygote.py
     LogSink,
@@ -25,7 +26,6 @@ from leoflow_rt.context import (  # noqa: F401 - re-exported: zygote.py, BashOpe
     _MISSING,
     RuntimeTaskInstance,
     XComStore,
-    _parse_dt,
     build_context,
     check_json,
     context_to_airflow_vars,
@@ -33,13 +33,15 @@ from leoflow_rt.context import (  # noqa: F401 - re-exported: zygote.py, BashOpe
     install_getters,
     leave_task_context,
 )
+from leoflow_rt.mapping import XComResolver
 
 EXIT_CODES = {"success": 0, "failed": 1, "skipped": 99}
 MAX_TEMPLATED_FIELD_LENGTH = 4096
 _HERE = os.path.dirname(os.path.abspath(__file__))
 #: The runtime's own modules (all once task.py): their frames are cut from the top of a
 #: task's traceback.
-_OWN_MODULES = frozenset(os.path.join(_HERE, m) for m in ("task", "capture", "context"))
+_OWN_MODULES = frozenset(os.path.join(_HERE, m) for m in ("task", "capture", "context",
+                                                             "mapping"))
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -57,93 +59,6 @@ def _format_tb(exc):
     while tb is not None and os.path.splitext(tb.tb_frame.f_code.co_filename)[0] in _OWN_MODULES:
         tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb or exc.__traceback__))
-
-
-# -- lazy XComArg results (Airflow's _MapResult / _ZipResult / _ConcatResult) ------------------
-from collections.abc import Sequence as _Sequence  # noqa: E402
-
-
-def _as_seq(value, what):
-    if isinstance(value, dict):
-        return list(value)
-    if not isinstance(value, _Sequence):
-        raise ValueError("XCom %s expects sequence or dict, not %s" % (what,
-                                                                       type(value).__name__))
-    return value
-
-
-class _MapResult(_Sequence):
-    def __init__(self, value, callables):
-        self.value = _as_seq(value, "map")
-        self.callables = callables
-
-    def __len__(self):
-        return len(self.value)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        value = self.value[index]
-        for f in self.callables:
-            value = f(value)
-        return value
-
-    def __iter__(self):
-        for value in self.value:
-            for f in self.callables:
-                value = f(value)
-            yield value
-
-    def __repr__(self):
-        return "_MapResult(%r, %s)" % (self.value, [getattr(f, "__name__", f)
-                                                    for f in self.callables])
-
-
-class _ZipResult(_Sequence):
-    def __init__(self, values, fillvalue):
-        from airflow.sdk.definitions._internal.types import ArgNotSet
-
-        self.values = [_as_seq(v, "zip") for v in values]
-        self.fillvalue = fillvalue
-        self._longest = not isinstance(fillvalue, ArgNotSet)
-
-    def __len__(self):
-        lengths = [len(v) for v in self.values]
-        return max(lengths) if self._longest else min(lengths)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return tuple(v[index] if index < len(v) else self.fillvalue for v in self.values)
-
-    def __repr__(self):
-        return "_ZipResult(%r)" % (self.values,)
-
-
-class _ConcatResult(_Sequence):
-    def __init__(self, values):
-        self.values = [_as_seq(v, "concat") for v in values]
-
-    def __len__(self):
-        return sum(len(v) for v in self.values)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        for v in self.values:
-            if index < len(v):
-                return v[index]
-            index -= len(v)
-        raise IndexError(index)
-
-    def __repr__(self):
-        return "_ConcatResult(%r)" % (self.values,)
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -166,6 +81,7 @@ class Runner:
         self.op = None        # the operator that runs (unmapped for mapped tasks)
         self.ti = None
         self.context = None
+        self.resolver = None  # XComResolver, with the context
         self.renderer = None
         self.seen_oids = set()
         self.result = {"state": "failed", "xcom": [], "branch": None, "short_circuit": None,
@@ -218,140 +134,7 @@ class Runner:
 
     def _build_context(self):
         self.context = build_context(self.spec, self.dag, self.task, self.ti)
-
-    # -- XComArg resolution / mapping ----------------------------------------------------------
-    def resolve(self, arg):
-        from airflow.sdk.definitions.xcom_arg import (
-            ConcatXComArg,
-            MapXComArg,
-            PlainXComArg,
-            ZipXComArg,
-        )
-
-        if isinstance(arg, PlainXComArg):
-            op = arg.operator
-            store = self.ti._store
-            if getattr(op, "is_mapped", False):
-                return store.get_all(op.task_id, arg.key) or []
-            v = store.get_one(op.task_id, arg.key, None)
-            if v is not _MISSING and v is not None:
-                return v
-            if arg.key == RETURN_KEY or getattr(op, "multiple_outputs", False):
-                return None
-            from airflow.sdk.exceptions import XComNotFound
-
-            raise XComNotFound(self.ti.dag_id, op.task_id, arg.key)
-        if isinstance(arg, MapXComArg):
-            return _MapResult(self.resolve(arg.arg), arg.callables)
-        if isinstance(arg, ZipXComArg):
-            return _ZipResult([self.resolve(a) for a in arg.args], arg.fillvalue)
-        if isinstance(arg, ConcatXComArg):
-            return _ConcatResult([self.resolve(a) for a in arg.args])
-        return arg.resolve(self.context)
-
-    def _resolve_nested(self, value, depth=0):
-        from airflow.sdk.definitions._internal.mixins import ResolveMixin
-
-        if isinstance(value, ResolveMixin):
-            return self.resolve(value)
-        if depth > 50:
-            return value
-        if isinstance(value, dict):
-            return {k: self._resolve_nested(v, depth + 1) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._resolve_nested(v, depth + 1) for v in value]
-        return value
-
-    def _local_map_kwargs(self, task, map_index):
-        """Airflow's expansion of ``map_index`` from the live expand input + ``TI.xcom``:
-        ``(kwargs, keys whose value came from an XCom)``."""
-        from collections.abc import Mapping, Sized
-
-        from airflow.sdk.definitions._internal.mixins import ResolveMixin
-
-        expand = getattr(task, "_lf_expand", None)
-        if expand is not None:
-            resolved, literal = {}, set()
-            for k, v in expand.items():
-                if isinstance(v, ResolveMixin):
-                    resolved[k] = self.resolve(v)
-                else:
-                    resolved[k] = v
-                    literal.add(k)
-                if not isinstance(resolved[k], Sized):
-                    raise ValueError("can't map over value of type %s for argument %r"
-                                     % (type(resolved[k]).__name__, k))
-            total = 1
-            for v in resolved.values():
-                total *= len(v)
-            if not 0 <= map_index < total:
-                raise IndexError("map_index %d is out of range: %s expands to %d task "
-                                 "instances" % (map_index, task.task_id, total))
-            out = {}
-            for key in expand:
-                index = map_index
-                found = -1
-                for mk in reversed(list(expand)):
-                    length = len(resolved[mk])
-                    if length < 1:
-                        raise RuntimeError("cannot expand field mapped to length %r" % length)
-                    if mk == key:
-                        found = index % length
-                        break
-                    index //= length
-                value = resolved[key]
-                if isinstance(value, dict):
-                    out[key] = list(value.items())[found]
-                else:
-                    out[key] = value[found]
-            return out, set(out) - literal
-        value = getattr(task, "_lf_expand_kwargs", None)
-        if isinstance(value, ResolveMixin):
-            mappings = self.resolve(value)
-            if not isinstance(mappings, _Sequence) or isinstance(mappings, str):
-                raise ValueError("expand_kwargs() expects a list[dict], not %s"
-                                 % type(mappings).__name__)
-            mapping = mappings[map_index]
-        else:
-            mapping = value[map_index]
-            if isinstance(mapping, ResolveMixin):
-                mapping = self.resolve(mapping)
-        if not isinstance(mapping, Mapping):
-            raise ValueError("expand_kwargs() expects a list[dict], not list[%s]"
-                             % type(mapping).__name__)
-        out = {}
-        for k, v in mapping.items():
-            if not isinstance(k, str):
-                raise ValueError("expand_kwargs() input dict keys must all be str, but %r is "
-                                 "of type %s" % (k, type(k).__name__))
-            out[k] = self._resolve_nested(v)
-        return out, set(out)
-
-    def _map_kwargs(self, task, map_index):
-        """``TI.map_kwargs`` (VALUE tags decoded) when given, else the local expansion."""
-        given = self.spec.get("map_kwargs")
-        if given is None:
-            return self._local_map_kwargs(task, map_index)
-        if not isinstance(given, dict):
-            raise _Failure("TI.map_kwargs must be an object, got %s" % type(given).__name__)
-        from airflow.sdk.definitions._internal.mixins import ResolveMixin
-
-        expand = getattr(task, "_lf_expand", None) or {}
-        literal = {k for k, v in expand.items() if not isinstance(v, ResolveMixin)}
-        out = {}
-        local = None
-        for k, v in given.items():
-            if _has_opaque_tag(v):
-                if local is None:
-                    try:
-                        local = self._local_map_kwargs(task, map_index)[0]
-                    except Exception:  # noqa: BLE001 - keep the tagged value
-                        local = {}
-                if k in local:
-                    out[k] = local[k]
-                    continue
-            out[k] = _decode_tags(v)
-        return out, set(out) - literal
+        self.resolver = XComResolver(self.ti, self.context)
 
     # -- rendering ---------------------------------------------------------------------------
     def _get_renderer(self):
@@ -378,7 +161,7 @@ class Runner:
         if isinstance(value, LiteralValue):
             return value.value
         if isinstance(value, ResolveMixin):
-            return self.resolve(value)
+            return self.resolver.resolve(value)
         if depth > 50 or value is None or isinstance(value, (int, float, bool, bytes)):
             return value
         if isinstance(value, tuple):
@@ -434,7 +217,10 @@ class Runner:
             if ti.map_index < 0:
                 raise _Failure("Task %r is mapped: the task instance needs a map_index >= 0"
                                % task.task_id)
-            kwargs, resolved_keys = self._map_kwargs(task, ti.map_index)
+            given = self.spec.get("map_kwargs")
+            if given is not None and not isinstance(given, dict):
+                raise _Failure("TI.map_kwargs must be an object, got %s" % type(given).__name__)
+            kwargs, resolved_keys = self.resolver.map_kwargs(task, ti.map_index, given)
             op = task.unmap(kwargs)
             op.upstream_task_ids = set(task.upstream_task_ids)
             op.downstream_task_ids = set(task.downstream_task_ids)
@@ -717,44 +503,6 @@ def _branch_ids(value):
         return [v for v in value if isinstance(v, str)]
     except TypeError:
         return None
-
-
-_OPAQUE = ("__callable__", "__repr__")
-_TAGS = ("__datetime__", "__timedelta__", "__date__", "__time__")
-
-
-def _has_opaque_tag(v):
-    if isinstance(v, dict):
-        if len(v) == 1 and next(iter(v)) in _OPAQUE:
-            return True
-        return any(_has_opaque_tag(x) for x in v.values())
-    if isinstance(v, list):
-        return any(_has_opaque_tag(x) for x in v)
-    return False
-
-
-def _decode_tags(v):
-    """PROTOCOL VALUE tags back to Python values (datetime, timedelta, date, time)."""
-    import datetime as dt
-
-    if isinstance(v, list):
-        return [_decode_tags(x) for x in v]
-    if not isinstance(v, dict):
-        return v
-    if len(v) == 1:
-        (k, x), = v.items()
-        try:
-            if k == "__datetime__":
-                return _parse_dt(x)
-            if k == "__timedelta__":
-                return dt.timedelta(seconds=float(x))
-            if k == "__date__":
-                return dt.date.fromisoformat(x)
-            if k == "__time__":
-                return dt.time.fromisoformat(x)
-        except (TypeError, ValueError):
-            return v
-    return {k: _decode_tags(x) for k, x in v.items()}
 
 
 def _serialize_template_field(value):
