@@ -6,6 +6,7 @@ captures stdout/stderr as NDJSON log lines, imports the DAG file, builds Airflow
 context, renders the templated fields (XComArgs resolved from ``TI.xcom``), executes the
 task and writes the result file. See PROTOCOL.md, "Task runtime".
 """
+import functools
 import json
 import os
 import sys
@@ -16,7 +17,6 @@ from collections.abc import Sequence as _Sequence
 from leoflow_rt.capture import (  # noqa: F401 - _ts: zygote.py
     LogSink,
     _Capture,
-    _mask_json,
     _NullSink,
     _SinkHandler,
     _ts,
@@ -34,14 +34,14 @@ from leoflow_rt.context import (  # noqa: F401 - re-exported: zygote.py, BashOpe
     leave_task_context,
 )
 from leoflow_rt.mapping import XComResolver
+from leoflow_rt.rendering import FieldRenderer
 
 EXIT_CODES = {"success": 0, "failed": 1, "skipped": 99}
-MAX_TEMPLATED_FIELD_LENGTH = 4096
 _HERE = os.path.dirname(os.path.abspath(__file__))
 #: The runtime's own modules (all once task.py): their frames are cut from the top of a
 #: task's traceback.
 _OWN_MODULES = frozenset(os.path.join(_HERE, m) for m in ("task", "capture", "context",
-                                                             "mapping"))
+                                                             "mapping", "rendering"))
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -82,8 +82,7 @@ class Runner:
         self.ti = None
         self.context = None
         self.resolver = None  # XComResolver, with the context
-        self.renderer = None
-        self.seen_oids = set()
+        self.fields = None    # FieldRenderer, with the context
         self.result = {"state": "failed", "xcom": [], "branch": None, "short_circuit": None,
                        "error": None, "retryable": True, "rendered_fields": {}, "skip": [],
                        "rendered_map_index": None}
@@ -135,80 +134,7 @@ class Runner:
     def _build_context(self):
         self.context = build_context(self.spec, self.dag, self.task, self.ti)
         self.resolver = XComResolver(self.ti, self.context)
-
-    # -- rendering ---------------------------------------------------------------------------
-    def _get_renderer(self):
-        if self.renderer is None:
-            from leoflow_rt.templating import make_renderer
-
-            self.renderer = make_renderer(self.dag)
-        return self.renderer
-
-    def render_value(self, value, template_ext, depth=0):
-        from airflow.sdk.definitions._internal.mixins import ResolveMixin
-        from airflow.sdk.definitions.template import LiteralValue
-        from leoflow_rt import templating
-
-        if id(value) in self.seen_oids:
-            return value
-        if isinstance(value, str):
-            if template_ext and value.endswith(tuple(template_ext)):
-                return self._get_renderer().render_file(value, self.context)
-            if templating.has_template_syntax(value):
-                return self._get_renderer().render_string(value, self.context)
-            return templating.render_plain(value, getattr(self.dag, "render_template_as_native_obj",
-                                                          False))
-        if isinstance(value, LiteralValue):
-            return value.value
-        if isinstance(value, ResolveMixin):
-            return self.resolver.resolve(value)
-        if depth > 50 or value is None or isinstance(value, (int, float, bool, bytes)):
-            return value
-        if isinstance(value, tuple):
-            items = [self.render_value(v, template_ext, depth + 1) for v in value]
-            if type(value) is not tuple and hasattr(value, "_fields"):
-                return type(value)(*items)
-            return tuple(items)
-        if isinstance(value, list):
-            return [self.render_value(v, template_ext, depth + 1) for v in value]
-        if isinstance(value, dict):
-            return {k: self.render_value(v, template_ext, depth + 1) for k, v in value.items()}
-        if isinstance(value, (set, frozenset)):
-            return type(value)(self.render_value(v, template_ext, depth + 1) for v in value)
-        fields = getattr(value, "template_fields", None)
-        if fields and isinstance(fields, (list, tuple)):
-            from airflow.sdk.definitions._internal.node import DAGNode
-
-            if not isinstance(value, DAGNode):
-                self.seen_oids.add(id(value))
-                self._render_fields(value, fields, getattr(value, "template_ext", ()) or ())
-        return value
-
-    def _render_fields(self, parent, fields, template_ext):
-        for name in fields:
-            try:
-                value = getattr(parent, name)
-            except AttributeError:
-                raise AttributeError("%r is configured as a template field but %s does not have "
-                                     "this attribute." % (name, type(parent).__name__)) from None
-            rendered = self.render_value(value, template_ext)
-            if rendered:  # Airflow keeps the original value when the rendered one is falsy
-                setattr(parent, name, rendered)
-
-    def render_templates(self):
-        op = self.op
-        self._render_fields(op, op.template_fields, getattr(op, "template_ext", ()) or ())
-
-    def rendered_fields(self):
-        out = {}
-        for name in self.op.template_fields:
-            try:
-                out[name] = _serialize_template_field(getattr(self.op, name, None))
-            except Exception as e:  # noqa: BLE001
-                out[name] = "<unserialisable: %s>" % (e,)
-            if self.sink.secrets:
-                out[name] = _mask_json(out[name], self.sink)
-        return out
+        self.fields = FieldRenderer(self.dag, self.context, self.resolver, self.sink)
 
     # -- the task ----------------------------------------------------------------------------
     def _prepare(self):
@@ -227,10 +153,10 @@ class Runner:
             if task.task_group is not None:
                 op.__dict__["task_group"] = task.task_group
             if getattr(task, "_lf_decorated", False):
-                self.seen_oids.update(id(op.op_kwargs.get(k)) for k in resolved_keys
-                                      if k in op.op_kwargs)
+                self.fields.seen_oids.update(id(op.op_kwargs.get(k)) for k in resolved_keys
+                                             if k in op.op_kwargs)
             else:
-                self.seen_oids.update(id(getattr(op, k, None)) for k in resolved_keys)
+                self.fields.seen_oids.update(id(getattr(op, k, None)) for k in resolved_keys)
             ti.is_mapped = True
         else:
             if ti.map_index >= 0:
@@ -241,9 +167,9 @@ class Runner:
         self.op = op
         ti.task = op
         self.context["task"] = op
-        ti._rerender = self.render_templates
-        self.render_templates()
-        self.result["rendered_fields"] = self.rendered_fields()
+        ti._rerender = functools.partial(self.fields.render_templates, op)
+        self.fields.render_templates(op)
+        self.result["rendered_fields"] = self.fields.rendered_fields(op)
 
     def _execute(self):
         op, context = self.op, self.context
@@ -403,7 +329,7 @@ class Runner:
             if events:
                 result["outlet_events"] = events
         if self.op is not None and getattr(self.op, "overwrite_rtif_after_execution", False):
-            result["rendered_fields"] = self.rendered_fields()
+            result["rendered_fields"] = self.fields.rendered_fields(self.op)
         if self.context is not None:
             self._finalize(state, error)
         result["state"] = state
@@ -440,7 +366,7 @@ class Runner:
         if template and self.dag is not None:
             try:
                 self.result["rendered_map_index"] = str(
-                    self._get_renderer().render_string(template, self.context))
+                    self.fields.get_renderer().render_string(template, self.context))
             except Exception as e:  # noqa: BLE001
                 if state == "success":
                     self.log("Could not render map_index_template %r: %s" % (template,
@@ -503,41 +429,6 @@ def _branch_ids(value):
         return [v for v in value if isinstance(v, str)]
     except TypeError:
         return None
-
-
-def _serialize_template_field(value):
-    """Airflow's ``_serialize_template_field``: JSON as is (tuples as lists, dicts sorted),
-    anything else ``str()``; long values are truncated."""
-    def is_jsonable(x):
-        try:
-            json.dumps(x, allow_nan=False)
-            return True
-        except (TypeError, ValueError, RecursionError, OverflowError):
-            return False
-
-    def translate(obj):
-        if isinstance(obj, (tuple, list)):
-            return [translate(x) for x in obj]
-        if isinstance(obj, dict):
-            return {k: translate(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-        return obj
-
-    def truncated(text):
-        return ("Truncated. You can change this behaviour in [core]max_templated_field_length. "
-                "%r... " % (text[:MAX_TEMPLATED_FIELD_LENGTH - 79],))
-
-    if not is_jsonable(value):
-        serialized = str(value)
-        if len(serialized) > MAX_TEMPLATED_FIELD_LENGTH:
-            return truncated(serialized)
-        return serialized
-    if not value and not isinstance(value, tuple):
-        return value
-    value = translate(value)
-    serialized = str(value)
-    if len(serialized) > MAX_TEMPLATED_FIELD_LENGTH:
-        return truncated(serialized)
-    return value
 
 
 def write_result(path, result):
@@ -732,7 +623,7 @@ def _warm_up(interrupted=lambda: False):
 
     def template_step():
         r = state["runner"]
-        r._get_renderer().render_string("{{ ds }} {{ params.p | default(1) }}", r.context)
+        r.fields.get_renderer().render_string("{{ ds }} {{ params.p | default(1) }}", r.context)
 
     def thread_step():
         t = threading.Thread(target=_ts, name="leoflow-warm-up", daemon=True)
