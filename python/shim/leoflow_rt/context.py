@@ -6,8 +6,9 @@ Owns what a running task sees: ``context["ti"]`` (``RuntimeTaskInstance``: ``xco
 ``Variable.get`` / ``Connection.get`` getters fed from ``TI.variables`` / ``TI.connections``
 (``install_getters``), ``outlet_events``, the ``AIRFLOW_CTX_*`` variables and the
 ``get_current_context()`` stack (``enter_task_context`` / ``leave_task_context``).
-Called by ``task.py`` (the runner builds the context with ``build_context``), by the shim's
-``BashOperator`` (``context_to_airflow_vars``) and by ``zygote.py`` (``check_json`` warm-up).
+Called by ``runner.py`` (``install_getters``, ``build_context``, the context stack around
+``execute``, ``check_json`` on pushed values), by the shim's ``BashOperator``
+(``context_to_airflow_vars``) and by ``zygote.py`` (``check_json`` warm-up).
 See PROTOCOL.md, "What runs" (Context, Variable.get, XComArgs).
 """
 import json

@@ -4,8 +4,8 @@ Owns how an ``XComArg`` becomes a value from this run's XComs (``TI.xcom``: a ma
 gives the list of its map indexes' values; ``.map``/``.zip``/``.concat`` are Airflow's lazy
 sequences) and a map index's share of the task's ``expand`` / ``expand_kwargs`` input:
 ``TI.map_kwargs`` with the PROTOCOL VALUE tags decoded, or Airflow's local expansion order.
-Called by ``task.py``: the runner unmaps a mapped task with ``XComResolver.map_kwargs`` and
-the template renderer resolves ``XComArg`` fields with ``XComResolver.resolve``.
+Called by ``runner.py`` (it unmaps a mapped task with ``XComResolver.map_kwargs``) and
+``rendering.py`` (``XComArg`` template fields go through ``XComResolver.resolve``).
 See PROTOCOL.md, "What runs" (XComArgs, Mapped tasks).
 """
 from collections.abc import Sequence as _Sequence

@@ -4,7 +4,7 @@ Owns the walk over ``template_fields`` (strings through ``templating.py``'s Jinj
 renderer, template files by ``template_ext``, ``literal()``, ``XComArg``s resolved by
 ``mapping.py``, nested objects with their own ``template_fields``, a falsy rendered value
 keeping the original) and ``rendered_fields`` (Airflow's serialisation, truncated, secrets
-masked). Called by ``task.py``: the runner renders the operator before ``execute`` (and again
+masked). Called by ``runner.py``: it renders the operator before ``execute`` (and again
 through ``ti.render_templates()``) and renders ``map_index_template`` with its renderer.
 See PROTOCOL.md, "What runs" (Templates) and "Result file" (rendered_fields).
 """
