@@ -757,7 +757,7 @@ def main(argv):
                 res["retryable"] is True and err.get("type") == "ValueError" and
                 "boom value" in err.get("message", "") and
                 'raise ValueError("boom value")' in err.get("traceback", "") and
-                "task.py" not in err.get("traceback", "").split("\n")[1], res)
+                "/leoflow_rt/" not in err.get("traceback", "").split("\n")[1], res)
         recs, bad = read_log(t["log_path"])
         c.check("exception: NDJSON log with stdout line, error-level traceback, start/finish",
                 not bad and any(r["stream"] == "stdout" and r["line"] == "about to fail"

@@ -3,9 +3,10 @@
 Owns the log writer (``LogSink``: one ``write`` per record, size cap, secrets masked as
 ``***``), the task's ``sys.stdout``/``sys.stderr`` replacements, the fd 1/2 pipes pumped by a
 thread (``_Capture``), the ``logging`` root handler, and which names are secrets
-(``SENSITIVE_FIELDS``). Called by ``task.py``: the forked child opens the sink and
-starts/stops the capture around the run, the Variable/Connection getters register the secrets
-they read, ``rendered_fields`` are masked with ``_mask_json``. See PROTOCOL.md, "Log file".
+(``SENSITIVE_FIELDS``). Called by ``child.py`` (opens the sink, starts/stops the capture
+around the run), ``runner.py`` (its ``leoflow`` records), ``context.py`` (the Variable and
+Connection getters register the secrets they read) and ``rendering.py`` (``_mask_json`` on
+``rendered_fields``). See PROTOCOL.md, "Log file".
 """
 import io
 import json

@@ -6,7 +6,7 @@ Airflow's ``pre_execute`` / ``on_execute_callback`` / ``execute`` / ``post_execu
 ``return_value`` / ``multiple_outputs`` XCom push, what ends the run (skip, branch,
 short-circuit, ``DownstreamTasksSkipped``, ``TriggerDagRunOperator``, failure and
 ``retryable``), the ``on_*_callback``s, ``map_index_template``, and the result dict, written
-by ``write_result``. Called by ``task.py`` (the forked child runs one ``Runner`` and writes
+by ``write_result``. Called by ``child.py`` (the forked child runs one ``Runner`` and writes
 its result; the spare's warm-up runs its steps on an in-memory DAG).
 See PROTOCOL.md, "Result file" and "What runs".
 """
