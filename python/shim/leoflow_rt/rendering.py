@@ -20,11 +20,8 @@ class FieldRenderer:
     ``resolver``, secrets in ``rendered_fields`` masked by ``sink``."""
 
     def __init__(self, dag, context, resolver, sink):
-        self.dag = dag
-        self.context = context
-        self.resolver = resolver
-        self.sink = sink
-        self.renderer = None
+        self.dag, self.context, self.resolver, self.sink = dag, context, resolver, sink
+        self.renderer = None  # templating.make_renderer(dag), made on first use
         # ids of values left as they are: XCom values a map index got, objects rendered once
         self.seen_oids = set()
 
