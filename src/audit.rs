@@ -3,17 +3,17 @@
 //! Airflow names the event (its endpoint's operation id: `trigger_dag_run`, `patch_dag`,
 //! `post_variable`, `bulk_pools`...). Served by `/api/v2/eventLogs`.
 //!
-//! Handlers call [`record`] once the action succeeded (dry runs are not recorded). A failure to
-//! write the row is logged and does not fail the action, which has already happened.
+//! The mutations (`ops`) call [`write`] inside the transaction of the change they record, so
+//! the action and its row commit together (dry runs are not recorded).
 //!
 //! **Invariant:** `extra` never holds a secret: callers pass bodies through [`masked_body`] or
 //! build it from non-secret fields.
 
 use serde_json::{Map, Value, json};
 
-use crate::api::identity::Identity;
-use crate::store::Store;
-use crate::store::admin::LogRow;
+use crate::auth::Identity;
+use crate::store::audit::LogRow;
+use crate::store::{StoreError, Tx};
 
 /// One audit entry under construction.
 #[derive(Debug, Clone, Default)]
@@ -68,19 +68,14 @@ impl Entry {
     }
 }
 
-/// Writes `entry` as done by `who` now.
-pub async fn record(store: &Store, who: &Identity, entry: Entry) {
+/// Writes `entry` as done by `who` now, in the caller's transaction.
+pub fn write(tx: &Tx<'_>, who: &Identity, entry: Entry) -> Result<(), StoreError> {
     let Entry { mut row, extra } = entry;
     row.dttm = crate::store::now();
     row.owner = Some(who.username.clone());
     row.extra = Some(crate::secrets::python_json(&Value::Object(extra)));
-    let event = row.event.clone();
-    if let Err(e) = store
-        .write(move |tx| crate::store::admin::insert_log(tx, &row))
-        .await
-    {
-        tracing::error!(error = %e, event, "could not write the audit log row");
-    }
+    crate::store::audit::insert(tx, &row)?;
+    Ok(())
 }
 
 /// How a request body is masked before it goes into `extra`.

@@ -573,8 +573,8 @@ fn users(cmd: &UsersCommand, config: &Config) -> anyhow::Result<ExitCode> {
             role,
             password,
         } => {
-            let role = crate::api::identity::Role::parse(role)
-                .context("--role takes viewer, user or admin")?;
+            let role =
+                crate::auth::Role::parse(role).context("--role takes viewer, user or admin")?;
             let generated = manage::create(&store, username, role, password.as_deref())?;
             println!("created user {username:?} with role {}", role.as_str());
             shown_once(generated);

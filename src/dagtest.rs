@@ -12,13 +12,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::auth::Identity;
 use crate::config::Config;
 use crate::dag::{self, parser::ParserPool};
 use crate::events::EventBus;
 use crate::health::Heartbeats;
 use crate::home::Home;
+use crate::ops::{self, OpError, Ops};
 use crate::store::Store;
 use crate::store::dags::ParsedFile;
 use crate::store::runs;
@@ -87,54 +89,37 @@ pub fn trigger(
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let id = dag_id.to_string();
-    let row = rt
-        .block_on(store.read(move |c| crate::store::dags::get_dag(c, &id)))?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "DAG {dag_id:?} is not in {}; check the id (`leoflow dags list`) and that `leoflow lite` has parsed its file",
-                home.db_path().display()
-            )
-        })?;
-    if let Value::Object(m) = &conf {
-        crate::dag::params::check_conf(&row.dag, m).map_err(|e| anyhow::anyhow!("--conf: {e}"))?;
-    }
-    let fmt =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let now = chrono::Utc::now();
-    let new = runs::NewRun {
+    // A running server holds the XCom store; a trigger does not need it. The server notices
+    // the new run through the database.
+    let ops = Ops {
+        store,
+        xcom: None,
+        events: EventBus::default(),
+        scheduler: None,
+        home: config.home.clone(),
+    };
+    let t = ops::runs::Trigger {
         dag_id: dag_id.to_string(),
-        run_id: run_id.unwrap_or_else(|| {
-            format!(
-                "manual__{}",
-                logical
-                    .unwrap_or(now)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
-            )
-        }),
-        run_type: "manual".into(),
-        logical_date: logical.map(fmt),
-        run_after: fmt(logical.unwrap_or(now)),
-        data_interval_start: logical.map(fmt),
-        data_interval_end: logical.map(fmt),
-        conf,
-        note: None,
-        triggered_by: "cli".into(),
-        triggering_user_name: None,
+        run_id,
+        logical_date: logical,
+        conf: into_map(conf),
+        triggered_by: "cli",
+        // Audited as Airflow's CLI does, owned by the OS user.
+        event: "cli_dags_trigger",
+        method: "CLI",
+        ..Default::default()
     };
     let run = rt
-        .block_on(store.write(move |tx| Ok(runs::create(tx, &new))))?
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    // Audited as Airflow's CLI does (`cli_dags_trigger`), owned by the OS user.
-    let who = crate::api::identity::Identity {
-        username: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
-        role: crate::api::identity::Role::Admin,
-    };
-    let entry = crate::audit::Entry::new("cli_dags_trigger")
-        .dag(&run.dag_id)
-        .run(&run.run_id)
-        .extra(json!({"conf": crate::secrets::redact(&run.conf, None), "method": "CLI"}));
-    rt.block_on(crate::audit::record(&store, &who, entry));
+        .block_on(ops::runs::trigger(&ops, &Identity::os_user(), t))
+        .map_err(|e| match e {
+            OpError::NotFound(_) => anyhow::anyhow!(
+                "DAG {dag_id:?} is not in {}; check the id (`leoflow dags list`) and that `leoflow lite` has parsed its file",
+                home.db_path().display()
+            ),
+            OpError::BadRequest(m) if m.contains("run_id") => anyhow::anyhow!("--run-id: {m}"),
+            OpError::BadRequest(m) => anyhow::anyhow!("--conf: {m}"),
+            other => anyhow::anyhow!("{other}"),
+        })?;
     println!("{}", run.run_id);
     if home.is_locked().is_none() {
         eprintln!(
@@ -143,6 +128,14 @@ pub fn trigger(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--conf` object as a map (`parse_conf` only gives objects).
+fn into_map(conf: Value) -> serde_json::Map<String, Value> {
+    match conf {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
 }
 
 fn in_scratch(
@@ -230,11 +223,15 @@ async fn run_async(
     let id = dag_id.to_string();
     store
         .write(move |tx| {
-            dags_record(tx, &file, &relative, &source, &r)?;
+            let parsed = ParsedFile {
+                file: &file,
+                relative: &relative,
+                source: &source,
+                result: &r,
+            };
+            crate::store::dags::record_parse(tx, &parsed, false)?;
             // The scratch home's DAG is unpaused: runs of paused DAGs wait, as in Airflow.
-            tx.execute("UPDATE dag SET is_paused = 0 WHERE dag_id = ?1", [&id])
-                .map_err(crate::store::sql)?;
-            Ok(())
+            crate::store::dags::set_paused(tx, &id, false)
         })
         .await?;
 
@@ -255,59 +252,36 @@ async fn run_async(
     );
     let mut bus = events.subscribe();
     let started = Instant::now();
-    let now = crate::store::now();
-    let new = runs::NewRun {
-        dag_id: dag_id.to_string(),
-        run_id: format!(
-            "manual__{}",
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
-        ),
-        run_type: "manual".into(),
-        logical_date: None,
-        run_after: now,
-        data_interval_start: None,
-        data_interval_end: None,
-        conf,
-        note: None,
-        triggered_by: "cli".into(),
-        triggering_user_name: None,
+    let ops = Ops {
+        store: store.clone(),
+        xcom: Some(xcom.clone()),
+        events: events.clone(),
+        scheduler: Some(scheduler.clone()),
+        home: home.root().to_path_buf(),
     };
-    if let (Some(d), Value::Object(m)) =
-        (result.dags.iter().find(|d| d.dag_id == dag_id), &new.conf)
-    {
-        crate::dag::params::check_conf(d, m).map_err(|e| anyhow::anyhow!("--conf: {e}"))?;
-    }
-    if let Some(t) = only
-        && !result
-            .dags
-            .iter()
-            .any(|d| d.dag_id == dag_id && d.task(t).is_some())
-    {
-        bail!("DAG {dag_id:?} has no task {t:?}; see `leoflow dags show {dag_id}`");
-    }
-    let only_task = only.map(String::from);
-    let run = store
-        .write(move |tx| {
-            let run = match runs::create(tx, &new) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(e)),
-            };
-            // `tasks test`: only this task runs, now; the others are out of this run.
-            if let Some(t) = &only_task {
-                tx.execute(
-                    "UPDATE task_instance SET state = CASE WHEN task_id = ?3 THEN 'scheduled' ELSE 'removed' END WHERE dag_id = ?1 AND run_id = ?2",
-                    rusqlite::params![run.dag_id, run.run_id, t],
-                )
-                .map_err(crate::store::sql)?;
-            }
-            Ok(Ok(run))
-        })
-        .await?
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = ops::runs::Trigger {
+        dag_id: dag_id.to_string(),
+        conf: into_map(conf),
+        triggered_by: "cli",
+        event: if only.is_some() {
+            "cli_tasks_test"
+        } else {
+            "cli_dags_test"
+        },
+        method: "CLI",
+        only_task: only.map(String::from),
+        ..Default::default()
+    };
+    let run = ops::runs::trigger(&ops, &Identity::os_user(), t)
+        .await
+        .map_err(|e| match e {
+            OpError::BadRequest(m) => anyhow::anyhow!("--conf: {m}"),
+            other => anyhow::anyhow!("{other}"),
+        })?;
     let mut total = store
         .read({
             let (d, r) = (run.dag_id.clone(), run.run_id.clone());
-            move |c| runs::tis_of_run(c, &d, &r)
+            move |db| crate::store::tis::of_run(db, &d, &r)
         })
         .await?
         .len();
@@ -380,7 +354,7 @@ async fn run_async(
     let tis = store
         .read({
             let (d, r) = (run.dag_id.clone(), run.run_id.clone());
-            move |c| runs::tis_of_run(c, &d, &r)
+            move |db| crate::store::tis::of_run(db, &d, &r)
         })
         .await?;
     let order: BTreeMap<String, usize> = result
@@ -433,24 +407,4 @@ async fn run_async(
 fn progress_bar(done: usize, total: usize) -> String {
     let filled = (done * 20).checked_div(total).unwrap_or(20).min(20);
     format!("{}{}", "█".repeat(filled), "░".repeat(20 - filled))
-}
-
-fn dags_record(
-    tx: &rusqlite::Transaction<'_>,
-    file: &str,
-    relative: &str,
-    source: &str,
-    result: &dag::ParseResult,
-) -> crate::store::Result<()> {
-    crate::store::dags::record_parse(
-        tx,
-        &ParsedFile {
-            file,
-            relative,
-            source,
-            result,
-        },
-        false,
-    )?;
-    Ok(())
 }

@@ -66,7 +66,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             log_max_bytes: config.log_max_bytes,
         },
     );
+    let ops = crate::ops::Ops {
+        store: store.clone(),
+        xcom: Some(xcom.clone()),
+        events: events.clone(),
+        scheduler: Some(scheduler.clone()),
+        home: config.home.clone(),
+    };
     let state = AppState {
+        ops,
         scheduler: Some(scheduler.clone()),
         config: config.clone(),
         store: store.clone(),

@@ -339,10 +339,10 @@ pub fn python_json(v: &Value) -> String {
 /// with `extra` parsed. A key or decryption problem is logged and leaves the value out, so
 /// one bad row does not stop every task.
 pub fn for_tasks(store: &Store) -> (BTreeMap<String, String>, Value) {
-    let rows = store.read_sync(|c| {
-        Ok((
-            crate::store::admin::all_variables(c)?,
-            crate::store::admin::all_connections(c)?,
+    let rows = store.read_sync(|db| {
+        Ok::<_, crate::store::StoreError>((
+            crate::store::admin::all_variables(db)?,
+            crate::store::admin::all_connections(db)?,
         ))
     });
     let (vars, conns) = match rows {

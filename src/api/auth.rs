@@ -7,25 +7,23 @@
 //! - `GET /auth/token` → a token for the anonymous admin, only when auth is off.
 //! - `GET /api/v2/auth/login?next=` → 307 to the UI's sign-in page, `next` kept.
 //! - `GET /api/v2/auth/logout` → revokes the token, clears the `_token` cookie, 307 to sign-in.
-//! - [`require`]: the token from `Authorization: Bearer` or the `_token` cookie; 401
-//!   `Not authenticated`, 401 `Token Expired`, 403 `Invalid JWT token`, 403 `Forbidden` (role
-//!   below what `auth::policy` asks). On success the request carries an [`Identity`].
+//! - [`require`]: the route layer of every protected route group: the token from
+//!   `Authorization: Bearer` or the `_token` cookie; 401 `Not authenticated`, 401 `Token
+//!   Expired`, 403 `Invalid JWT token`, 403 `Forbidden` (role below the group's). On success
+//!   (or with auth off: the anonymous admin) the request carries an [`Identity`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::identity::Identity;
+use super::routes::Group;
 use super::{ApiError, AppState};
-use crate::auth::policy::{self, Access};
-use crate::auth::{LoginError, TokenError};
+use crate::auth::{Identity, LoginError, Role, TokenError};
 
 /// The cookie the UI keeps the token in (Airflow's name).
 pub const COOKIE: &str = "_token";
@@ -35,25 +33,28 @@ const LOGIN_PAGE: &str = "/login";
 const MAX_LOGIN_BODY: usize = 64 * 1024;
 
 /// `/auth/token` (and `/auth/token/cli`, airflowctl's), at the root as in Airflow.
-pub fn token_routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/token", get(token_all_admins).post(create_token))
-        .route("/auth/token/cli", axum::routing::post(create_token))
+pub fn token_routes(g: Group) -> Group {
+    g.get("/auth/token", token_all_admins)
+        .post("/auth/token", create_token)
+        .post("/auth/token/cli", create_token)
 }
 
 /// `/auth/login` and `/auth/logout`, nested under `/api/v2`.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", get(login))
-        .route("/auth/logout", get(logout))
+pub fn api_routes(g: Group) -> Group {
+    g.get("/auth/login", login).get("/auth/logout", logout)
 }
 
-/// Middleware: lets a request through only with the access `auth::policy` asks for.
-pub async fn require(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Route layer of a protected group: lets a request through only with a valid token whose
+/// role is at least `min`, and puts the caller's [`Identity`] into it. With auth off
+/// (`--no-auth`, loopback only) every caller is the anonymous admin, as Airflow's simple auth
+/// manager does with `all_admins`.
+pub async fn require(
+    State((s, min)): State<(AppState, Role)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let Some(auth) = s.auth.as_ref().filter(|_| !s.config.no_auth) else {
-        return next.run(req).await;
-    };
-    let Access::Role(min) = policy::required(req.method(), req.uri().path()) else {
+        req.extensions_mut().insert(Identity::anonymous_admin());
         return next.run(req).await;
     };
     let Some((token, from_cookie)) = token_of(req.headers()) else {

@@ -7,10 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::params::{Params, Where};
+use super::params::{Filter, Params};
+use super::routes::Group;
 use super::{ApiError, AppState};
+use crate::auth::Identity;
 use crate::dag::{Dag, Task};
-use crate::store::dags::{self as q, DagRow, VersionRow};
+use crate::ops;
+use crate::store::dags::{self as q, DagFilter, DagRow, VersionRow};
 
 /// A UTC time as Airflow's API prints it: microseconds when there are any (all six digits,
 /// as pydantic does), none on a whole second, `Z`.
@@ -264,26 +267,21 @@ pub fn task_json(dag: &Dag, t: &Task, downstream: &[&str]) -> Value {
     })
 }
 
-/// The DAG filters shared by `GET /dags` and `PATCH /dags`, as conditions over `dag d`.
-fn dag_filter(p: &Params) -> Result<Where, ApiError> {
-    let mut wh = Where::default();
-    p.patterns(
-        &mut wh,
-        &[("dag_id", "d.dag_id"), ("dag_display_name", "d.dag_id")],
-    );
+/// The DAG filters shared by `GET /dags` and `PATCH /dags`.
+fn dag_filter(p: &Params) -> Result<DagFilter, ApiError> {
+    let mut q = DagFilter::default();
+    let f = &mut q.filter;
+    p.patterns(f, &[("dag_id", "dag_id"), ("dag_display_name", "dag_id")]);
     if p.bool("exclude_stale")?.unwrap_or(true) {
-        wh.raw("d.is_stale = 0");
+        f.eq("is_stale", false);
     }
     if let Some(paused) = p.bool("paused")? {
-        wh.eq("d.is_paused", paused as i64);
+        f.eq("is_paused", paused);
     }
     if let Some(e) = p.bool("has_import_errors")? {
-        wh.raw(format!(
-            "{}EXISTS(SELECT 1 FROM import_error e WHERE e.filename = d.fileloc)",
-            if e { "" } else { "NOT " }
-        ));
+        f.eq("has_import_errors", e);
     }
-    let tags: Vec<String> = p
+    q.tags = p
         .all("tags")
         .into_iter()
         .filter(|t| !t.is_empty())
@@ -297,35 +295,12 @@ fn dag_filter(p: &Params) -> Result<Where, ApiError> {
             json!(mode),
         ));
     }
-    if !tags.is_empty() {
-        let list: Vec<String> = tags.iter().map(|t| wh.arg(t.clone())).collect();
-        match mode {
-            "all" => wh.raw(format!(
-                "(SELECT COUNT(DISTINCT name) FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({})) = {}",
-                list.join(","),
-                tags.len()
-            )),
-            _ => wh.raw(format!(
-                "EXISTS(SELECT 1 FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({}))",
-                list.join(",")
-            )),
-        }
-    }
-    let owners: Vec<String> = p
+    q.all_tags = mode == "all";
+    q.owners = p
         .all("owners")
         .into_iter()
         .filter(|o| !o.is_empty())
         .collect();
-    if !owners.is_empty() {
-        let parts: Vec<String> = owners
-            .iter()
-            .map(|o| {
-                let a = wh.arg(o.clone());
-                format!("(',' || replace(d.owners, ' ', '') || ',') LIKE ('%,' || {a} || ',%')")
-            })
-            .collect();
-        wh.raw(format!("({})", parts.join(" OR ")));
-    }
     if let Some(state) = p.get("last_dag_run_state").filter(|v| !v.is_empty()) {
         if !["queued", "running", "success", "failed"].contains(&state) {
             return Err(ApiError::unprocessable(
@@ -335,52 +310,38 @@ fn dag_filter(p: &Params) -> Result<Where, ApiError> {
                 json!(state),
             ));
         }
-        let a = wh.arg(state.to_string());
-        wh.raw(format!("{} = {a}", q::LAST_RUN_STATE));
-    }
-    // Filters on a DAG's runs: the DAG matches when one of its runs matches them all.
-    let before = wh.clauses.len();
-    p.ranges(
-        &mut wh,
-        &[
-            ("dag_run_start_date", "x.start_date"),
-            ("dag_run_end_date", "x.end_date"),
-        ],
-    )?;
-    let states: Vec<String> = p
-        .all("dag_run_state")
-        .into_iter()
-        .filter(|v| !v.is_empty())
-        .collect();
-    wh.any_of("x.state", &states);
-    if wh.clauses.len() > before {
-        let run_conds: Vec<String> = wh.clauses.drain(before..).collect();
-        wh.raw(format!(
-            "EXISTS(SELECT 1 FROM dag_run x WHERE x.dag_id = d.dag_id AND {})",
-            run_conds.join(" AND ")
-        ));
+        f.eq("last_run_state", state);
     }
     if let Some(b) = p.get("bundle_name").filter(|v| !v.is_empty())
         && b != "dags-folder"
     {
-        wh.raw("0 = 1");
+        f.never();
     }
     if p.bool("is_favorite")? == Some(true) {
         // Lite keeps no favourites.
-        wh.raw("0 = 1");
+        f.never();
     }
-    Ok(wh)
+    // Filters on a DAG's runs: the DAG matches when one of its runs matches them all.
+    p.ranges(
+        &mut q.runs,
+        &[
+            ("dag_run_start_date", "start_date"),
+            ("dag_run_end_date", "end_date"),
+        ],
+    )?;
+    p.lists(&mut q.runs, &[("dag_run_state", "state")]);
+    Ok(q)
 }
 
 const DAG_ORDER: &[(&str, &str)] = &[
-    ("dag_id", "d.dag_id"),
-    ("dag_display_name", "d.dag_id"),
-    ("next_dagrun", "d.next_dagrun_run_after"),
-    ("state", q::LAST_RUN_STATE),
-    ("start_date", q::LAST_RUN_START),
-    ("last_run_state", q::LAST_RUN_STATE),
-    ("last_run_start_date", q::LAST_RUN_START),
-    ("is_paused", "d.is_paused"),
+    ("dag_id", "dag_id"),
+    ("dag_display_name", "dag_id"),
+    ("next_dagrun", "next_dagrun"),
+    ("state", "last_run_state"),
+    ("start_date", "last_run_start_date"),
+    ("last_run_state", "last_run_state"),
+    ("last_run_start_date", "last_run_start_date"),
+    ("is_paused", "is_paused"),
 ];
 
 #[derive(serde::Serialize)]
@@ -400,19 +361,20 @@ fn dag_page(rows: &[DagRow], total: i64) -> Response {
 /// `GET /api/v2/dags`.
 pub async fn list(State(s): State<AppState>, p: Params) -> Result<Response, ApiError> {
     let (limit, offset) = p.page()?;
-    let wh = dag_filter(&p)?;
-    let order = p.order_by(DAG_ORDER)?;
-    let (rows, total) = s
-        .store
-        .read(move |c| q::list_dags(c, &wh, order, limit, offset))
-        .await?;
+    let f = DagFilter {
+        order: p.order_by(DAG_ORDER)?,
+        limit,
+        offset,
+        ..dag_filter(&p)?
+    };
+    let (rows, total) = s.store.read(move |db| q::list_dags(db, &f)).await?;
     Ok(dag_page(&rows, total))
 }
 
 async fn load(s: &AppState, dag_id: &str) -> Result<DagRow, ApiError> {
     let id = dag_id.to_string();
     s.store
-        .read(move |c| q::get_dag(c, &id))
+        .read(move |db| q::get_dag(db, &id))
         .await?
         .ok_or_else(|| not_found(dag_id))
 }
@@ -434,15 +396,9 @@ pub async fn details(
     let id = dag_id.clone();
     let (latest, active_runs) = s
         .store
-        .read(move |c| {
-            let active: i64 = c
-                .query_row(
-                    "SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state = 'running'",
-                    [&id],
-                    |r| r.get(0),
-                )
-                .map_err(crate::store::sql)?;
-            Ok((q::version(c, &id, None)?, active))
+        .read(move |db| {
+            let active = crate::store::runs::count_running(db, &id)?;
+            Ok::<_, crate::store::StoreError>((q::version(db, &id, None)?, active))
         })
         .await?;
     let d = &row.dag;
@@ -524,28 +480,14 @@ pub struct PatchDag {
 /// `PATCH /api/v2/dags/{dag_id}` (`is_paused`).
 pub async fn patch(
     State(s): State<AppState>,
-    identity: super::identity::Identity,
+    identity: Identity,
     Path(dag_id): Path<String>,
     p: Params,
     super::JsonBody(body): super::JsonBody<PatchDag>,
 ) -> Result<Json<Value>, ApiError> {
     let paused = check_patch(&p, &body)?;
-    let id = dag_id.clone();
-    if !s
-        .store
-        .write(move |tx| q::set_paused(tx, &id, paused))
-        .await?
-    {
-        return Err(not_found(&dag_id));
-    }
-    s.events.publish(
-        "dag_updated",
-        json!({"dag_id": dag_id, "is_paused": paused}),
-    );
-    let entry = crate::audit::Entry::new("patch_dag").dag(&dag_id);
-    let extra = json!({"is_paused": paused, "method": "PATCH"});
-    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
-    Ok(Json(dag_json(&load(&s, &dag_id).await?)))
+    let row = ops::dags::set_paused(&s.ops, &identity, &dag_id, paused).await?;
+    Ok(Json(dag_json(&row)))
 }
 
 /// `GET /api/v2/dags/{dag_id}/tasks`.
@@ -595,13 +537,7 @@ pub async fn versions(
 ) -> Result<Json<Value>, ApiError> {
     load(&s, &dag_id).await?;
     let (limit, offset) = p.page()?;
-    let desc = p
-        .order_by(&[
-            ("version_number", "version_number"),
-            ("id", "version_number"),
-            ("created_at", "version_number"),
-        ])?
-        .is_some_and(|(_, d)| d);
+    let desc = p.descending(&["version_number", "id", "created_at"])?;
     let id = dag_id.clone();
     let all = s.store.read(move |c| q::versions(c, &id)).await?;
     let (page, total) = page_of(all, desc, limit, offset);
@@ -670,14 +606,7 @@ fn import_error_json(e: &q::ImportErrorRow) -> Value {
 /// `GET /api/v2/importErrors`.
 pub async fn import_errors(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
     let (limit, offset) = p.page()?;
-    let desc = p
-        .order_by(&[
-            ("id", "id"),
-            ("import_error_id", "id"),
-            ("timestamp", "id"),
-            ("filename", "id"),
-        ])?
-        .is_some_and(|(_, d)| d);
+    let desc = p.descending(&["id", "import_error_id", "timestamp", "filename"])?;
     let (rows, total) = s
         .store
         .read(move |c| q::import_errors(c, limit, offset, desc))
@@ -720,50 +649,24 @@ pub async fn import_error(
 /// `~` matches every DAG.
 pub async fn patch_many(
     State(s): State<AppState>,
-    identity: super::identity::Identity,
+    identity: Identity,
     p: Params,
     super::JsonBody(body): super::JsonBody<PatchDag>,
 ) -> Result<Response, ApiError> {
     let paused = check_patch(&p, &body)?;
     let (limit, offset) = p.page()?;
-    let mut wh = dag_filter(&p)?;
+    let mut f = DagFilter {
+        limit,
+        offset,
+        ..dag_filter(&p)?
+    };
     if p.get("dag_id_pattern").is_none_or(|v| v.is_empty())
         && p.get("dag_id_prefix_pattern").is_none_or(|v| v.is_empty())
     {
-        wh.raw("0 = 1");
+        f.filter.never();
     }
-    let ids: Vec<String> = s
-        .store
-        .write(move |tx| {
-            let (rows, _) = q::list_dags(tx, &wh, None, limit, offset)?;
-            for r in &rows {
-                q::set_paused(tx, &r.dag_id, paused)?;
-            }
-            Ok(rows.into_iter().map(|r| r.dag_id).collect())
-        })
-        .await?;
-    for id in &ids {
-        s.events
-            .publish("dag_updated", json!({"dag_id": id, "is_paused": paused}));
-    }
-    if let Some(sched) = &s.scheduler {
-        sched.wake();
-    }
-    let mut wh = Where::default();
-    wh.any_of("d.dag_id", &ids);
-    if ids.is_empty() {
-        wh.raw("0 = 1");
-    }
-    let (rows, total) = s
-        .store
-        .read(move |c| q::list_dags(c, &wh, None, i64::MAX, 0))
-        .await?;
-    crate::audit::record(
-        &s.store,
-        &identity,
-        crate::audit::Entry::new("patch_dags").extra(json!({"method": "PATCH"})),
-    )
-    .await;
+    let rows = ops::dags::set_paused_matching(&s.ops, &identity, f, paused).await?;
+    let total = rows.len() as i64;
     Ok(dag_page(&rows, total))
 }
 
@@ -788,71 +691,22 @@ fn check_patch(p: &Params, body: &PatchDag) -> Result<bool, ApiError> {
 /// parse while its file exists, as in Airflow). 409 while one of its tasks runs.
 pub async fn delete(
     State(s): State<AppState>,
-    identity: super::identity::Identity,
+    identity: Identity,
     Path(dag_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = dag_id.clone();
-    let running: bool = s
-        .store
-        .read(move |c| {
-            c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM task_instance WHERE dag_id = ?1 AND state IN ('running', 'queued'))",
-                [&id],
-                |r| r.get(0),
-            )
-            .map_err(crate::store::sql)
-        })
-        .await?;
-    if running {
-        return Err(ApiError::conflict(format!(
-            "Task instances of dag with id: '{dag_id}' are still running"
-        )));
-    }
-    let runs: Vec<String> = {
-        let id = dag_id.clone();
-        s.store
-            .read(move |c| {
-                let mut st = c
-                    .prepare("SELECT run_id FROM dag_run WHERE dag_id = ?1")
-                    .map_err(crate::store::sql)?;
-                st.query_map([&id], |r| r.get(0))
-                    .map_err(crate::store::sql)?
-                    .collect::<Result<_, _>>()
-                    .map_err(crate::store::sql)
-            })
-            .await?
-    };
-    let id = dag_id.clone();
-    let n = s
-        .store
-        .write(move |tx| q::delete_dag(tx, &id))
-        .await?
-        .ok_or_else(|| not_found(&dag_id))?;
-    for r in &runs {
-        s.xcom.delete_run(&dag_id, r)?;
-    }
-    s.events
-        .publish("dag_removed", json!({"dag_id": dag_id, "deleted": true}));
-    crate::audit::record(
-        &s.store,
-        &identity,
-        crate::audit::Entry::new("delete_dag")
-            .dag(&dag_id)
-            .extra(json!({"method": "DELETE"})),
-    )
-    .await;
+    let n = ops::dags::delete(&s.ops, &identity, &dag_id).await?;
     Ok(Json(json!(n)))
 }
 
 /// `GET /api/v2/dagTags`: distinct tag names (`tag_name_pattern`, `order_by=name|-name`).
 pub async fn dag_tags(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
     let (limit, offset) = p.page()?;
-    let desc = p.order_by(&[("name", "t.name")])?.is_some_and(|(_, d)| d);
-    let mut wh = Where::default();
-    p.patterns(&mut wh, &[("tag_name", "t.name")]);
+    let desc = p.descending(&["name"])?;
+    let mut f = Filter::default();
+    p.patterns(&mut f, &[("tag_name", "name")]);
     let (names, total) = s
         .store
-        .read(move |c| q::tags(c, &wh, desc, limit, offset))
+        .read(move |db| q::tags(db, &f, desc, limit, offset))
         .await?;
     Ok(Json(json!({"tags": names, "total_entries": total})))
 }
@@ -867,16 +721,16 @@ pub async fn dag_stats(State(s): State<AppState>, p: Params) -> Result<Json<Valu
     let w = wanted.clone();
     let (ids, counts) = s
         .store
-        .read(move |c| {
-            let mut wh = Where::default();
-            wh.any_of("d.dag_id", &w);
+        .read(move |db| {
+            let mut f = Filter::default();
+            f.any_of("dag_id", &w);
             if w.is_empty() {
-                wh.raw("d.is_stale = 0");
+                f.eq("is_stale", false);
             }
-            let (rows, _) = q::list_dags(c, &wh, None, i64::MAX, 0)?;
+            let (rows, _) = q::list_dags(db, &DagFilter::all(f))?;
             let ids: Vec<String> = rows.into_iter().map(|r| r.dag_id).collect();
-            let counts = crate::store::runs::run_stats(c, &ids)?;
-            Ok((ids, counts))
+            let counts = crate::store::runs::run_stats(db, &ids)?;
+            Ok::<_, crate::store::StoreError>((ids, counts))
         })
         .await?;
     if let Some(missing) = wanted.iter().find(|w| !ids.contains(w)) {
@@ -922,25 +776,18 @@ pub async fn dag_warnings(State(s): State<AppState>, p: Params) -> Result<Json<V
             json!(k),
         ));
     }
-    let desc = p
-        .order_by(&[
-            ("dag_id", "dag_id"),
-            ("warning_type", "dag_id"),
-            ("message", "dag_id"),
-            ("timestamp", "dag_id"),
-        ])?
-        .is_some_and(|(_, d)| d);
-    let mut wh = Where::default();
-    wh.raw("d.is_stale = 0");
+    let desc = p.descending(&["dag_id", "warning_type", "message", "timestamp"])?;
+    let mut f = Filter::default();
+    f.eq("is_stale", false);
     if let Some(d) = p.get("dag_id").filter(|v| !v.is_empty()) {
-        wh.eq("d.dag_id", d.to_string());
+        f.eq("dag_id", d.to_string());
     }
     let (rows, pools) = s
         .store
-        .read(move |c| {
-            Ok((
-                q::list_dags(c, &wh, None, i64::MAX, 0)?.0,
-                q::pool_names(c)?,
+        .read(move |db| {
+            Ok::<_, crate::store::StoreError>((
+                q::list_dags(db, &DagFilter::all(f))?.0,
+                q::pool_names(db)?,
             ))
         })
         .await?;
@@ -987,13 +834,26 @@ fn page_of<T>(mut all: Vec<T>, desc: bool, limit: i64, offset: i64) -> (Vec<T>, 
     (page, total)
 }
 
-/// Routes of this module not listed in `api::app`.
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/dags", axum::routing::patch(patch_many))
-        .route("/dags/{dag_id}", axum::routing::delete(delete))
-        .route("/dagTags", get(dag_tags))
-        .route("/dagStats", get(dag_stats))
-        .route("/dagWarnings", get(dag_warnings))
+/// The DAG routes that read (relative to `/api/v2`).
+pub fn reads(g: Group) -> Group {
+    g.get("/dags", list)
+        .get("/dags/{dag_id}", get)
+        .get("/dags/{dag_id}/details", details)
+        .get("/dags/{dag_id}/tasks", tasks)
+        .get("/dags/{dag_id}/tasks/{task_id}", task)
+        .get("/dags/{dag_id}/dagVersions", versions)
+        .get("/dags/{dag_id}/dagVersions/{version_number}", version)
+        .get("/dagSources/{dag_id}", source)
+        .get("/importErrors", import_errors)
+        .get("/importErrors/{import_error_id}", import_error)
+        .get("/dagTags", dag_tags)
+        .get("/dagStats", dag_stats)
+        .get("/dagWarnings", dag_warnings)
+}
+
+/// The DAG routes that change DAGs.
+pub fn writes(g: Group) -> Group {
+    g.patch("/dags", patch_many)
+        .patch("/dags/{dag_id}", patch)
+        .delete("/dags/{dag_id}", delete)
 }

@@ -78,3 +78,28 @@ impl From<crate::xcom::XcomError> for ApiError {
         ApiError::internal(e)
     }
 }
+
+impl From<crate::ops::OpError> for ApiError {
+    fn from(e: crate::ops::OpError) -> ApiError {
+        use crate::ops::OpError as E;
+        match e {
+            E::NotFound(m) => ApiError::not_found(m),
+            E::Conflict(m) => ApiError::conflict(m),
+            E::BadRequest(m) => ApiError::bad_request(m),
+            E::Invalid {
+                loc,
+                kind,
+                msg,
+                input,
+            } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                detail: json!([{ "type": kind, "loc": loc, "msg": msg, "input": input }]),
+            },
+            E::TooLarge(m) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, m),
+            // A key problem: its explanation names the key's source, never key material.
+            E::Secrets(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m),
+            E::Store(e) => ApiError::internal(e),
+            E::Xcom(e) => ApiError::internal(e),
+        }
+    }
+}

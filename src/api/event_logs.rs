@@ -7,10 +7,9 @@ use serde_json::{Value, json};
 
 use super::admin;
 use super::dags::ts;
-use super::params::{Params, bad_ts, parse_ts};
+use super::params::{Cmp, Cond, Filter, Params, Val, bad_ts, parse_ts};
 use super::{ApiError, AppState};
-use crate::store::admin::{self as q, LogRow};
-use crate::store::runs::Where;
+use crate::store::audit::{self as q, LogRow};
 
 /// The `EventLogResponse` shape.
 fn log_json(l: &LogRow) -> Value {
@@ -50,41 +49,34 @@ pub async fn list(State(s): State<AppState>, p: Params) -> Result<Json<Value>, A
         ],
         vec![("id", false)],
     )?;
-    let mut wh = Where::default();
-    for (name, col) in [
-        ("dag_id", "dag_id"),
-        ("task_id", "task_id"),
-        ("run_id", "run_id"),
-        ("owner", "owner"),
-        ("event", "event"),
-    ] {
+    let mut f = Filter::default();
+    for name in ["dag_id", "task_id", "run_id", "owner", "event"] {
         if let Some(v) = p.get(name).filter(|v| !v.is_empty()) {
-            wh.eq(col, v.to_string());
+            f.eq(name, v.to_string());
         }
     }
     p.ints(
-        &mut wh,
+        &mut f,
         &[("map_index", "map_index"), ("try_number", "try_number")],
     )?;
-    p.lists(&mut wh, &[("included_events", "event")]);
-    let excluded: Vec<String> = p
+    p.lists(&mut f, &[("included_events", "event")]);
+    let excluded: Vec<Val> = p
         .all("excluded_events")
         .into_iter()
         .filter(|v| !v.is_empty())
+        .map(Val::Text)
         .collect();
     if !excluded.is_empty() {
-        let list: Vec<String> = excluded.into_iter().map(|v| wh.arg(v)).collect();
-        wh.raw(format!("event NOT IN ({})", list.join(",")));
+        f.push(Cond::NotIn("event", excluded));
     }
-    for (name, op) in [("before", "<"), ("after", ">")] {
+    for (name, op) in [("before", Cmp::Lt), ("after", Cmp::Gt)] {
         if let Some(v) = p.get(name).filter(|v| !v.is_empty()) {
             let t = parse_ts(v).ok_or_else(|| bad_ts(&["query", name], v))?;
-            let ph = wh.arg(t);
-            wh.raw(format!("dttm {op} {ph}"));
+            f.push(Cond::Range("dttm", op, Val::Text(t)));
         }
     }
     p.patterns(
-        &mut wh,
+        &mut f,
         &[
             ("dag_id", "dag_id"),
             ("task_id", "task_id"),
@@ -95,7 +87,7 @@ pub async fn list(State(s): State<AppState>, p: Params) -> Result<Json<Value>, A
     );
     let (rows, total) = s
         .store
-        .read(move |c| q::list_logs(c, &wh, &order, page))
+        .read(move |db| q::list(db, &f, &order, page))
         .await?;
     let logs: Vec<Value> = rows.iter().map(log_json).collect();
     Ok(Json(json!({"event_logs": logs, "total_entries": total})))
@@ -106,10 +98,10 @@ pub async fn get(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let n = super::runs::path_int("event_log_id", &id)?;
+    let n = super::task_instances::path_int("event_log_id", &id)?;
     let row = s
         .store
-        .read(move |c| q::get_log(c, n))
+        .read(move |db| q::get(db, n))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("The Event Log with id: `{n}` not found")))?;
     Ok(Json(log_json(&row)))

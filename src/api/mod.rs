@@ -1,13 +1,15 @@
 //! The HTTP surface: Airflow's REST API under `/api/v2`, liveness and metrics.
 //!
-//! [`app`] builds the whole `Router` from an [`AppState`] (this file lists every route);
+//! [`app`] builds the whole `Router` from an [`AppState`]: [`groups`] lists every route by
+//! the access it needs (each capability module adds its reads and its writes to a group);
 //! [`serve`] runs it on an already-bound listener until a shutdown future resolves. Handlers
-//! live in one file per capability and answer errors as [`ApiError`].
+//! parse, call `ops` (mutations) or the store (reads), and shape; they answer errors as
+//! [`ApiError`].
 //!
 //! **Invariant:** only this module knows about HTTP and the API's JSON shapes; it reaches the
-//! rest of the system through the handles in `AppState`.
+//! rest of the system through the handles in `AppState`. Every route belongs to a
+//! [`routes::Group`] with an access policy; protected groups check it in a route layer.
 
-mod actions;
 mod admin;
 mod auth;
 mod backfills;
@@ -17,14 +19,18 @@ mod dags;
 mod error;
 mod event_logs;
 pub mod identity;
+mod logs;
 mod meta;
 mod middleware;
 mod openapi;
 mod params;
-mod pools;
+#[cfg(test)]
+mod policy_tests;
+mod resources;
+pub mod routes;
 mod runs;
 mod sse;
-mod variables;
+mod task_instances;
 mod xcom_entries;
 
 use std::future::Future;
@@ -34,7 +40,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -44,6 +49,7 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use middleware::HostPolicy;
 
+use crate::auth::{Access, Role};
 use crate::config::Config;
 use crate::events::EventBus;
 use crate::health::Heartbeats;
@@ -75,6 +81,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Answers of the hot list reads, valid while the store's write generation holds.
     pub reads: Arc<middleware::ReadCache>,
+    /// Every mutation goes through here.
+    pub ops: crate::ops::Ops,
 }
 
 /// A JSON body whose rejection is Airflow's 422 `{"detail": [...]}` instead of axum's text.
@@ -111,88 +119,125 @@ where
     }
 }
 
+/// Where a group of routes is mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mount {
+    /// Under `/api/v2`.
+    Api,
+    /// At the root (`/healthz`, `/auth/token`, `/ui/events`...).
+    Root,
+}
+
+/// Every route of the server, in groups by the access they need and where they are mounted.
+pub fn groups() -> Vec<(Mount, routes::Group)> {
+    use routes::Group;
+    vec![
+        (
+            Mount::Api,
+            Group::public()
+                .get("/version", meta::version)
+                .get("/monitor/health", meta::health)
+                .with(auth::api_routes),
+        ),
+        (
+            Mount::Api,
+            Group::role(Role::Viewer)
+                .with(dags::reads)
+                .with(runs::reads)
+                .with(task_instances::reads)
+                .with(logs::reads)
+                .with(xcom_entries::reads)
+                .with(backfills::reads)
+                .with(admin::reads),
+        ),
+        (
+            Mount::Api,
+            Group::role(Role::User)
+                .with(dags::writes)
+                .with(runs::writes)
+                .with(task_instances::writes)
+                .with(xcom_entries::writes),
+        ),
+        (
+            Mount::Api,
+            Group::role(Role::Admin)
+                .with(admin::admin)
+                .with(backfills::writes),
+        ),
+        (
+            Mount::Root,
+            Group::public()
+                .get("/healthz", meta::healthz)
+                .get("/static/{*path}", meta::static_file)
+                .with(auth::token_routes)
+                .with(openapi::routes),
+        ),
+        (
+            Mount::Root,
+            Group::role(Role::Viewer)
+                .get("/ui/events", sse::events)
+                .get("/metrics", meta::metrics),
+        ),
+    ]
+}
+
+/// Every route with its full path and the access it needs.
+pub fn route_table() -> Vec<routes::Route> {
+    groups()
+        .into_iter()
+        .flat_map(|(mount, g)| {
+            let prefix = if mount == Mount::Api { "/api/v2" } else { "" };
+            g.table()
+                .iter()
+                .map(|r| routes::Route {
+                    path: format!("{prefix}{}", r.path),
+                    ..r.clone()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A group's router with its access check (and, for protected reads, the answer cache,
+/// consulted only after the check).
+fn mount(state: &AppState, g: routes::Group) -> Router<AppState> {
+    let access = g.access();
+    let (router, _) = g.into_parts();
+    match access {
+        Access::Public => router,
+        Access::Role(min) => router
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                middleware::cached_reads,
+            ))
+            .route_layer(axum::middleware::from_fn_with_state(
+                (state.clone(), min),
+                auth::require,
+            )),
+    }
+}
+
 /// The complete router: every route, then the cross-cutting layers.
 pub fn app(state: AppState) -> Router {
     let hosts = Arc::new(HostPolicy::new(
         state.config.host,
         &state.config.allowed_hosts,
     ));
-    let api = Router::new()
-        .route("/version", get(meta::version))
-        .route("/monitor/health", get(meta::health))
-        .route("/dags", get(dags::list))
-        .route("/dags/{dag_id}", get(dags::get).patch(dags::patch))
-        .route("/dags/{dag_id}/details", get(dags::details))
-        .route("/dags/{dag_id}/tasks", get(dags::tasks))
-        .route("/dags/{dag_id}/tasks/{task_id}", get(dags::task))
-        .route("/dags/{dag_id}/dagVersions", get(dags::versions))
-        .route(
-            "/dags/{dag_id}/dagVersions/{version_number}",
-            get(dags::version),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns",
-            get(runs::list).post(runs::trigger),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns/{dag_run_id}",
-            get(runs::get)
-                .patch(actions::patch_run)
-                .delete(actions::delete_run),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns/{dag_run_id}/clear",
-            axum::routing::post(actions::clear_run),
-        )
-        .route(
-            "/dags/{dag_id}/clearTaskInstances",
-            axum::routing::post(actions::clear_task_instances),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dry_run",
-            axum::routing::patch(actions::patch_ti_dry_run),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances",
-            get(runs::task_instances),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}",
-            get(runs::task_instance).patch(actions::patch_ti),
-        )
-        .route(
-            "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
-            get(runs::logs),
-        )
-        .route("/dagSources/{dag_id}", get(dags::source))
-        .route("/importErrors", get(dags::import_errors))
-        .route("/importErrors/{import_error_id}", get(dags::import_error))
-        .merge(auth::api_routes())
-        .merge(admin::routes())
-        .merge(runs::routes())
-        .merge(dags::routes())
-        .merge(xcom_entries::routes())
-        .merge(backfills::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::cached_reads,
-        ));
-    let routes = Router::new()
+    let mut api = Router::new();
+    let mut routes = Router::new();
+    for (at, g) in groups() {
+        let r = mount(&state, g);
+        match at {
+            Mount::Api => api = api.merge(r),
+            Mount::Root => routes = routes.merge(r),
+        }
+    }
+    let routes = routes
         .nest("/api/v2", api)
-        .route("/ui/events", get(sse::events))
-        .route("/healthz", get(meta::healthz))
-        .route("/metrics", get(meta::metrics))
-        .route("/static/{*path}", get(meta::static_file))
-        .merge(auth::token_routes())
-        .merge(openapi::routes())
         .route_layer(axum::middleware::from_fn(openapi::probe));
     openapi::remember(routes.clone().with_state(state.clone()));
     routes
         .fallback(meta::fallback)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::record_metrics,

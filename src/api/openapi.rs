@@ -19,8 +19,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
-use super::AppState;
-
 const AIRFLOW_V2: &str = include_str!("openapi/airflow-v2.json");
 const AIRFLOW_AUTH: &str = include_str!("openapi/airflow-auth.json");
 const AIRFLOW_UI: &str = include_str!("openapi/airflow-ui.json");
@@ -75,6 +73,35 @@ fn template(path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Every `(method, path)` of Airflow's documents and Lite's own.
+#[cfg(test)]
+pub(super) fn candidates() -> Vec<(String, String)> {
+    let lite = lite_paths();
+    let mut out = Vec::new();
+    for spec in [AIRFLOW_V2, AIRFLOW_AUTH, AIRFLOW_UI] {
+        let v: Value = serde_json::from_str(spec).expect("embedded OpenAPI JSON");
+        for (path, ops) in v["paths"].as_object().into_iter().flatten() {
+            for m in ops.as_object().into_iter().flatten().map(|(m, _)| m) {
+                out.push((m.clone(), path.clone()));
+            }
+        }
+    }
+    for (path, ops) in lite.as_object().into_iter().flatten() {
+        for m in ops.as_object().into_iter().flatten().map(|(m, _)| m) {
+            out.push((m.clone(), path.clone()));
+        }
+    }
+    out
+}
+
+/// Whether the router last given to [`remember`] has a route with `path`'s template for
+/// `method`.
+#[cfg(test)]
+pub(super) async fn serves(method: &str, path: &str) -> bool {
+    let router = ROUTER.get().expect("remember() ran").clone();
+    served(&router, method, path).await
 }
 
 /// Whether the router has a route with `path`'s template for `method`.
@@ -294,10 +321,8 @@ pub async fn docs() -> Response {
 }
 
 /// `/openapi.json` and `/docs`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", axum::routing::get(openapi_json))
-        .route("/docs", axum::routing::get(docs))
+pub fn routes(g: super::routes::Group) -> super::routes::Group {
+    g.get("/openapi.json", openapi_json).get("/docs", docs)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use serde_json::Value;
 
 use super::ApiError;
-pub use crate::store::runs::Where;
+pub use crate::store::filter::{Cmp, Cond, Filter, Order, Val};
 
 /// The raw query pairs of a request.
 #[derive(Debug, Default, Clone)]
@@ -91,41 +91,34 @@ impl Params {
         ))
     }
 
-    /// `order_by` mapped through `allowed` (API name → SQL column); `(column, descending)`.
-    pub fn order_by(
-        &self,
-        allowed: &[(&str, &'static str)],
-    ) -> Result<Option<(&'static str, bool)>, ApiError> {
+    /// `order_by` mapped through `allowed` (API name → the store's field name): the order
+    /// (empty when absent).
+    pub fn order_by(&self, allowed: &[(&str, &'static str)]) -> Result<Order, ApiError> {
         let Some(v) = self.get("order_by").filter(|v| !v.is_empty()) else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let (name, desc) = match v.strip_prefix('-') {
             Some(n) => (n, true),
             None => (v, false),
         };
         match allowed.iter().find(|(api, _)| *api == name) {
-            Some((_, col)) => Ok(Some((col, desc))),
+            Some((_, field)) => Ok(vec![(*field, desc)]),
             None => Err(ApiError::bad_request(format!(
                 "Ordering with '{name}' is disallowed or the attribute does not exist on the model"
             ))),
         }
     }
+
+    /// Whether `order_by` asks for descending order (for lists ordered in memory).
+    pub fn descending(&self, allowed: &[&str]) -> Result<bool, ApiError> {
+        let pairs: Vec<(&str, &'static str)> = allowed.iter().map(|a| (*a, "")).collect();
+        Ok(self.order_by(&pairs)?.first().is_some_and(|(_, d)| *d))
+    }
 }
 
 /// Parses an RFC 3339 timestamp (or a plain `YYYY-MM-DD`, midnight UTC) into the form the
 /// store keeps (UTC, microseconds, `Z`); `None` when it does not parse.
-pub fn parse_ts(v: &str) -> Option<String> {
-    let t = chrono::DateTime::parse_from_rfc3339(v.trim())
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        })?;
-    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-}
+pub use crate::ops::timestamp as parse_ts;
 
 /// A 422 for a value that is not a timestamp, at `loc` (e.g. `["query", "start_date_gte"]`).
 pub fn bad_ts(loc: &[&str], v: &str) -> ApiError {
@@ -139,15 +132,20 @@ pub fn bad_ts(loc: &[&str], v: &str) -> ApiError {
 
 impl Params {
     /// Applies Airflow's range filters `{name}_gte`, `_gt`, `_lte`, `_lt` for each
-    /// `(name, column)`: timestamps, or numbers when the column name ends in `duration`.
-    pub fn ranges(&self, wh: &mut Where, fields: &[(&str, &str)]) -> Result<(), ApiError> {
-        for (name, col) in fields {
-            for (suffix, op) in [("gte", ">="), ("gt", ">"), ("lte", "<="), ("lt", "<")] {
+    /// `(name, field)`: timestamps, or numbers when the field is a `duration`.
+    pub fn ranges(&self, f: &mut Filter, fields: &[(&str, &'static str)]) -> Result<(), ApiError> {
+        for (name, field) in fields {
+            for (suffix, op) in [
+                ("gte", Cmp::Gte),
+                ("gt", Cmp::Gt),
+                ("lte", Cmp::Lte),
+                ("lt", Cmp::Lt),
+            ] {
                 let k = format!("{name}_{suffix}");
                 let Some(v) = self.get(&k).filter(|v| !v.is_empty()) else {
                     continue;
                 };
-                let p = if col.ends_with("duration") {
+                let val = if field.ends_with("duration") {
                     let n: f64 = v.trim().parse().map_err(|_| {
                         ApiError::unprocessable(
                             "float_parsing",
@@ -156,53 +154,60 @@ impl Params {
                             Value::String(v.into()),
                         )
                     })?;
-                    wh.arg(n)
+                    Val::Real(n)
                 } else {
-                    wh.arg(parse_ts(v).ok_or_else(|| bad_ts(&["query", &k], v))?)
+                    Val::Text(parse_ts(v).ok_or_else(|| bad_ts(&["query", &k], v))?)
                 };
-                wh.raw(format!("{col} {op} {p}"));
+                f.push(Cond::Range(field, op, val));
             }
         }
         Ok(())
     }
 
-    /// Applies Airflow's `{name}_pattern` (`LIKE '%term%'`, `|` for OR, `~` for all) and
-    /// `{name}_prefix_pattern` for each `(name, column)`.
-    pub fn patterns(&self, wh: &mut Where, fields: &[(&str, &str)]) {
-        for (name, col) in fields {
-            if let Some(v) = self
-                .get(&format!("{name}_pattern"))
-                .filter(|v| !v.is_empty())
-            {
-                wh.like(col, v);
+    /// Applies Airflow's `{name}_pattern` (a `LIKE '%term%'`, `|` for OR, `~` for all) and
+    /// `{name}_prefix_pattern` for each `(name, field)`.
+    pub fn patterns(&self, f: &mut Filter, fields: &[(&str, &'static str)]) {
+        for (name, field) in fields {
+            if let Some(terms) = self.terms(&format!("{name}_pattern")) {
+                f.push(Cond::Contains(field, terms));
             }
-            if let Some(v) = self
-                .get(&format!("{name}_prefix_pattern"))
-                .filter(|v| !v.is_empty())
-            {
-                wh.prefix(col, v);
+            if let Some(terms) = self.terms(&format!("{name}_prefix_pattern")) {
+                f.push(Cond::StartsWith(field, terms));
             }
         }
     }
 
-    /// Applies `column IN (values)` for each repeated `(name, column)` parameter.
-    pub fn lists(&self, wh: &mut Where, fields: &[(&str, &str)]) {
-        for (name, col) in fields {
+    /// The `|`-separated terms of a pattern parameter; `None` when absent, empty or `~`
+    /// (everything matches).
+    pub fn terms(&self, k: &str) -> Option<Vec<String>> {
+        let v = self.get(k).filter(|v| !v.is_empty())?;
+        let terms: Vec<String> = v
+            .split('|')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect();
+        (!terms.is_empty() && !terms.iter().any(|t| t == "~")).then_some(terms)
+    }
+
+    /// Applies `field IN (values)` for each repeated `(name, field)` parameter.
+    pub fn lists(&self, f: &mut Filter, fields: &[(&str, &'static str)]) {
+        for (name, field) in fields {
             let values: Vec<String> = self
                 .all(name)
                 .into_iter()
                 .filter(|v| !v.is_empty())
                 .collect();
-            wh.any_of(col, &values);
+            f.any_of(field, &values);
         }
     }
 
-    /// Applies `column = n` for each integer `(name, column)` parameter; 422 when not an integer.
-    pub fn ints(&self, wh: &mut Where, fields: &[(&str, &str)]) -> Result<(), ApiError> {
-        for (name, col) in fields {
+    /// Applies `field = n` for each integer `(name, field)` parameter; 422 when not an integer.
+    pub fn ints(&self, f: &mut Filter, fields: &[(&str, &'static str)]) -> Result<(), ApiError> {
+        for (name, field) in fields {
             if self.get(name).is_some_and(|v| !v.is_empty()) {
                 let n = self.int(name, 0, i64::MIN)?;
-                wh.eq(col, n);
+                f.eq(field, n);
             }
         }
         Ok(())

@@ -1,13 +1,20 @@
-//! DAG run routes of the Airflow API (reads): `dags/{dag_id}/dagRuns` (with `~` for every
-//! DAG) and `dags/{dag_id}/dagRuns/{run_id}`, in Airflow 3.2's shapes.
+//! DAG run routes of the Airflow API: list (`~` for every DAG, and the batch form), get,
+//! trigger, mark / note, clear, delete, and the experimental `wait`, in Airflow 3.2's shapes.
+//! Mutations go through `ops::runs`.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::dags::{Ts, ts};
-use super::params::{MAX_LIMIT, Params, Where};
-use super::{ApiError, AppState};
+use super::dags::ts;
+use super::params::{Filter, MAX_LIMIT, Params};
+use super::routes::Group;
+use super::{ApiError, AppState, JsonBody};
+use crate::auth::Identity;
+use crate::ops;
 use crate::store::runs::{self as q, RunFilter, RunRow};
 
 /// The `DAGRunResponse` shape.
@@ -57,38 +64,42 @@ pub fn run_json(r: &RunRow) -> Value {
     })
 }
 
-/// SQL for a run's duration in seconds (over `dag_run r`).
-const RUN_DURATION: &str = "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)";
-/// SQL for when a run last changed (over `dag_run r`).
-const RUN_UPDATED: &str = "COALESCE(r.end_date, r.start_date, r.queued_at)";
-
 /// The run filters shared by `GET dagRuns` and `POST dagRuns/list`, from query-style pairs.
 fn run_filter(p: &Params, dag_id: Option<String>) -> Result<RunFilter, ApiError> {
-    let mut extra = Where::default();
+    let mut f = Filter::default();
+    if let Some(d) = dag_id {
+        f.eq("dag_id", d);
+    }
     p.ranges(
-        &mut extra,
+        &mut f,
         &[
-            ("run_after", "r.run_after"),
-            ("logical_date", "r.logical_date"),
-            ("start_date", "r.start_date"),
-            ("end_date", "r.end_date"),
-            ("updated_at", RUN_UPDATED),
-            ("duration", RUN_DURATION),
+            ("run_after", "run_after"),
+            ("logical_date", "logical_date"),
+            ("start_date", "start_date"),
+            ("end_date", "end_date"),
+            ("updated_at", "updated_at"),
+            ("duration", "duration"),
         ],
     )?;
     p.patterns(
-        &mut extra,
+        &mut f,
         &[
-            ("run_id", "r.run_id"),
-            ("dag_id", "r.dag_id"),
-            ("triggering_user_name", "r.triggering_user_name"),
+            ("run_id", "run_id"),
+            ("dag_id", "dag_id"),
+            ("triggering_user_name", "triggering_user_name"),
         ],
     );
-    p.lists(&mut extra, &[("dag_ids", "r.dag_id")]);
-    p.ints(&mut extra, &[("dag_version", "v.version_number")])?;
+    p.lists(
+        &mut f,
+        &[
+            ("dag_ids", "dag_id"),
+            ("state", "state"),
+            ("run_type", "run_type"),
+        ],
+    );
+    p.ints(&mut f, &[("dag_version", "version_number")])?;
     if let Some(c) = p.get("conf_contains").filter(|v| !v.is_empty()) {
-        let a = extra.arg(format!("%{c}%"));
-        extra.raw(format!("r.conf LIKE {a}"));
+        f.push(super::params::Cond::Contains("conf", vec![c.to_string()]));
     }
     for (k, allowed) in [
         ("state", &["queued", "running", "success", "failed"][..]),
@@ -118,32 +129,28 @@ fn run_filter(p: &Params, dag_id: Option<String>) -> Result<RunFilter, ApiError>
     }
     let (limit, offset) = p.page()?;
     Ok(RunFilter {
-        dag_id,
-        states: p.all("state"),
-        run_types: p.all("run_type"),
-        ranges: Vec::new(),
-        order_by: p.order_by(&[
-            ("id", "r.id"),
-            ("run_after", "r.run_after"),
-            ("logical_date", "r.logical_date"),
-            ("start_date", "r.start_date"),
-            ("end_date", "r.end_date"),
-            ("updated_at", RUN_UPDATED),
-            ("state", "r.state"),
-            ("dag_run_id", "r.run_id"),
-            ("run_id", "r.run_id"),
-            ("dag_id", "r.dag_id"),
-            ("conf", "r.conf"),
-            ("duration", RUN_DURATION),
+        filter: f,
+        order: p.order_by(&[
+            ("id", "id"),
+            ("run_after", "run_after"),
+            ("logical_date", "logical_date"),
+            ("start_date", "start_date"),
+            ("end_date", "end_date"),
+            ("updated_at", "updated_at"),
+            ("state", "state"),
+            ("dag_run_id", "run_id"),
+            ("run_id", "run_id"),
+            ("dag_id", "dag_id"),
+            ("conf", "conf"),
+            ("duration", "duration"),
         ])?,
         limit,
         offset,
-        extra,
     })
 }
 
 /// 404 unless `dag_id` is `~` or a known DAG.
-async fn check_dag(s: &AppState, dag_id: &str) -> Result<(), ApiError> {
+pub(super) async fn check_dag(s: &AppState, dag_id: &str) -> Result<(), ApiError> {
     if dag_id == "~" {
         return Ok(());
     }
@@ -183,7 +190,7 @@ pub async fn list(
 
 /// Turns a batch body (`POST .../list`) into query-style pairs so the batch and GET routes
 /// share one filter: arrays become repeated keys, `renames` maps body names to query names.
-fn body_params(body: Value, renames: &[(&str, &str)]) -> Result<Params, ApiError> {
+pub(super) fn body_params(body: Value, renames: &[(&str, &str)]) -> Result<Params, ApiError> {
     let Value::Object(m) = body else {
         return Err(ApiError::unprocessable(
             "model_attributes_type",
@@ -245,7 +252,11 @@ pub async fn list_batch(
 
 /// A batch body as query-style pairs: fields checked against `known` (and the date ranges),
 /// `page_offset`/`page_limit` as `offset`/`limit` (default limit 100), `renames` applied.
-fn batch_params(body: Value, known: &[&str], renames: &[(&str, &str)]) -> Result<Params, ApiError> {
+pub(super) fn batch_params(
+    body: Value,
+    known: &[&str],
+    renames: &[(&str, &str)],
+) -> Result<Params, ApiError> {
     check_fields(
         &body,
         known,
@@ -306,7 +317,7 @@ pub async fn get(
         })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerBody {
     dag_run_id: Option<String>,
@@ -318,11 +329,6 @@ pub struct TriggerBody {
     #[serde(default)]
     conf: Option<Value>,
     note: Option<String>,
-}
-
-/// Airflow's run id timestamp: `2026-11-22T11:15:50.045015+00:00`.
-fn run_id_ts(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
 fn parse_date(
@@ -344,27 +350,13 @@ fn parse_date(
     }
 }
 
-/// Checks `conf` against the DAG's `params` (400 with the first problem, as Airflow).
-pub fn check_conf(
-    dag: &crate::dag::Dag,
-    conf: &serde_json::Map<String, Value>,
-) -> Result<(), ApiError> {
-    crate::dag::params::check_conf(dag, conf).map_err(ApiError::bad_request)
-}
-
 /// `POST /api/v2/dags/{dag_id}/dagRuns`: trigger a run.
 pub async fn trigger(
     State(s): State<AppState>,
-    identity: super::identity::Identity,
+    identity: Identity,
     Path(dag_id): Path<String>,
-    super::JsonBody(body): super::JsonBody<TriggerBody>,
+    JsonBody(body): JsonBody<TriggerBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = dag_id.clone();
-    let row = s
-        .store
-        .read(move |c| crate::store::dags::get_dag(c, &id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("DAG with dag_id: '{dag_id}' not found")))?;
     let conf = match body.conf {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(m)) => m,
@@ -377,887 +369,88 @@ pub async fn trigger(
             ));
         }
     };
-    check_conf(&row.dag, &conf)?;
-    let logical = parse_date("logical_date", &body.logical_date)?;
-    let run_after = parse_date("run_after", &body.run_after)?
-        .or(logical)
-        .unwrap_or_else(chrono::Utc::now);
-    let run_id = body
-        .dag_run_id
-        .unwrap_or_else(|| format!("manual__{}", run_id_ts(&logical.unwrap_or(run_after))));
-    let fmt =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let new = q::NewRun {
-        dag_id: dag_id.clone(),
-        run_id,
-        run_type: "manual".into(),
-        logical_date: logical.map(fmt),
-        run_after: fmt(run_after),
-        data_interval_start: parse_date("data_interval_start", &body.data_interval_start)?
-            .or(logical)
-            .map(fmt),
-        data_interval_end: parse_date("data_interval_end", &body.data_interval_end)?
-            .or(logical)
-            .map(fmt),
-        conf: Value::Object(conf),
+    let t = ops::runs::Trigger {
+        dag_id,
+        run_id: body.dag_run_id,
+        logical_date: parse_date("logical_date", &body.logical_date)?,
+        run_after: parse_date("run_after", &body.run_after)?,
+        data_interval_start: parse_date("data_interval_start", &body.data_interval_start)?,
+        data_interval_end: parse_date("data_interval_end", &body.data_interval_end)?,
+        conf,
         note: body.note,
-        triggered_by: "rest_api".into(),
-        triggering_user_name: None,
+        triggered_by: "rest_api",
+        event: "trigger_dag_run",
+        method: "POST",
+        only_task: None,
     };
-    let run = s
-        .store
-        .write(move |tx| Ok(q::create(tx, &new)))
-        .await?
-        .map_err(|e| match e {
-            q::CreateRunError::Duplicate { .. } => ApiError::conflict(e.to_string()),
-            q::CreateRunError::NoDag(_) => ApiError::not_found(e.to_string()),
-            q::CreateRunError::Store(e) => ApiError::internal(e),
-        })?;
-    s.events.publish(
-        "dag_run",
-        json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state}),
-    );
-    if let Some(sched) = &s.scheduler {
-        sched.wake();
-    }
-    let entry = crate::audit::Entry::new("trigger_dag_run")
-        .dag(&run.dag_id)
-        .run(&run.run_id);
-    let conf = crate::secrets::redact(&run.conf, None);
-    let extra = json!({"logical_date": run.logical_date, "conf": conf, "method": "POST"});
-    crate::audit::record(&s.store, &identity, entry.extra(extra)).await;
+    let run = ops::runs::trigger(&s.ops, &identity, t).await?;
     Ok(Json(run_json(&run)))
 }
 
-/// The `TaskInstanceResponse` shape.
-pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
-    let version = match run {
-        Some(r) if t.dag_version_id.as_deref() == Some(r.dag_version_id.as_str()) => {
-            r.version_number.map(|n| {
-                super::dags::version_out(
-                    &r.dag_version_id,
-                    n,
-                    &r.dag_id,
-                    r.version_created_at.as_deref(),
-                )
-            })
-        }
-        _ => None,
-    };
-    serde_json::to_value(ti_fields(
-        t,
-        run.and_then(|r| r.logical_date.as_deref()),
-        run.map(|r| r.run_after.as_str()),
-        version,
-    ))
-    .expect("a task instance serialises")
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRun {
+    state: Option<String>,
+    note: Option<String>,
 }
 
-/// The `TaskInstanceResponse` shape of a listed row.
-pub fn ti_list_out(r: &q::TiListRow) -> TiOut<'_> {
-    let version = match (&r.ti.dag_version_id, r.version_number) {
-        (Some(id), Some(n)) => Some(super::dags::version_out(
-            id,
-            n,
-            &r.ti.dag_id,
-            r.version_created_at.as_deref(),
-        )),
-        _ => None,
-    };
-    ti_fields(
-        &r.ti,
-        r.logical_date.as_deref(),
-        Some(r.run_after.as_str()),
-        version,
-    )
-}
-
-/// The `TaskInstanceResponse` shape, in Airflow's field order, serialised without an
-/// intermediate map (task-instance lists are hot).
-#[derive(serde::Serialize)]
-pub struct TiOut<'a> {
-    id: &'a str,
-    task_id: &'a str,
-    dag_id: &'a str,
-    dag_run_id: &'a str,
-    map_index: i64,
-    logical_date: Ts<'a>,
-    run_after: Ts<'a>,
-    start_date: Ts<'a>,
-    end_date: Ts<'a>,
-    duration: Option<f64>,
-    state: &'a Option<String>,
-    try_number: i64,
-    max_tries: i64,
-    task_display_name: &'a str,
-    dag_display_name: &'a str,
-    hostname: &'static str,
-    unixname: &'static str,
-    pool: &'a str,
-    pool_slots: i64,
-    queue: &'static str,
-    priority_weight: i64,
-    operator: &'a Option<String>,
-    operator_name: &'a Option<String>,
-    queued_when: Ts<'a>,
-    scheduled_when: Ts<'a>,
-    pid: Option<i64>,
-    executor: Option<()>,
-    executor_config: &'static str,
-    note: &'a Option<String>,
-    rendered_map_index: Option<String>,
-    rendered_fields: &'a Value,
-    trigger: Option<()>,
-    triggerer_job: Option<()>,
-    dag_version: Option<super::dags::VersionOut<'a>>,
-}
-
-fn ti_fields<'a>(
-    t: &'a q::TiRow,
-    logical_date: Option<&'a str>,
-    run_after: Option<&'a str>,
-    dag_version: Option<super::dags::VersionOut<'a>>,
-) -> TiOut<'a> {
-    TiOut {
-        id: &t.id,
-        task_id: &t.task_id,
-        dag_id: &t.dag_id,
-        dag_run_id: &t.run_id,
-        map_index: t.map_index,
-        logical_date: Ts(logical_date),
-        run_after: Ts(run_after),
-        start_date: Ts(t.start_date.as_deref()),
-        end_date: Ts(t.end_date.as_deref()),
-        duration: t.duration,
-        state: &t.state,
-        try_number: t.try_number,
-        max_tries: t.max_tries,
-        task_display_name: &t.task_id,
-        dag_display_name: &t.dag_id,
-        hostname: "",
-        unixname: "",
-        pool: &t.pool,
-        pool_slots: t.pool_slots,
-        queue: "default",
-        priority_weight: t.priority_weight,
-        operator: &t.operator,
-        operator_name: &t.operator,
-        queued_when: Ts(t.queued_dttm.as_deref()),
-        scheduled_when: Ts(t.scheduled_dttm.as_deref()),
-        pid: t.pid,
-        executor: None,
-        executor_config: "{}",
-        note: &t.note,
-        rendered_map_index: (t.map_index >= 0).then(|| t.map_index.to_string()),
-        rendered_fields: &t.rendered_fields,
-        trigger: None,
-        triggerer_job: None,
-        dag_version,
-    }
-}
-
-/// Task-instance filters shared by the list, batch and mapped routes.
-fn ti_filter(p: &Params, wh: &mut Where) -> Result<(), ApiError> {
-    p.ranges(
-        wh,
-        &[
-            ("run_after", "r.run_after"),
-            ("logical_date", "r.logical_date"),
-            ("start_date", "t.start_date"),
-            ("end_date", "t.end_date"),
-            (
-                "updated_at",
-                "COALESCE(t.end_date, t.start_date, t.queued_dttm)",
-            ),
-            ("duration", "t.duration"),
-        ],
-    )?;
-    p.patterns(
-        wh,
-        &[
-            ("task_display_name", "t.task_id"),
-            ("task_id", "t.task_id"),
-            ("dag_id", "t.dag_id"),
-            ("run_id", "t.run_id"),
-            ("pool_name", "t.pool"),
-            ("queue_name", "t.queue"),
-            ("operator_name", "t.operator"),
-            ("rendered_map_index", "CAST(t.map_index AS TEXT)"),
-        ],
-    );
-    if let Some(g) = p.get("task_group_id").filter(|v| !v.is_empty()) {
-        let a = wh.arg(format!("{g}.%"));
-        let b = wh.arg(g.to_string());
-        wh.raw(format!("(t.task_id LIKE {a} OR t.task_id = {b})"));
-    }
-    p.lists(
-        wh,
-        &[
-            ("task_id", "t.task_id"),
-            ("task_ids", "t.task_id"),
-            ("dag_ids", "t.dag_id"),
-            ("dag_run_ids", "t.run_id"),
-            ("state", "t.state"),
-            ("pool", "t.pool"),
-            ("queue", "t.queue"),
-            ("operator", "t.operator"),
-        ],
-    );
-    if !p.all("executor").is_empty() {
-        // Lite runs every task on its one executor, which Airflow reports as null.
-        wh.raw("0 = 1");
-    }
-    p.ints(
-        wh,
-        &[
-            ("version_number", "v.version_number"),
-            ("try_number", "t.try_number"),
-            ("map_index", "t.map_index"),
-        ],
-    )?;
-    let allowed = [
-        "removed",
-        "scheduled",
-        "queued",
-        "running",
-        "success",
-        "restarting",
-        "failed",
-        "up_for_retry",
-        "up_for_reschedule",
-        "upstream_failed",
-        "skipped",
-        "deferred",
-        "none",
-        "no_status",
-    ];
-    if let Some(bad) = p
-        .all("state")
-        .into_iter()
-        .find(|v| !allowed.contains(&v.as_str()))
-    {
-        return Err(ApiError::unprocessable(
-            "enum",
-            &["query", "state"],
-            format!("Input should be one of {}", allowed.join(", ")),
-            json!(bad),
-        ));
-    }
-    Ok(())
-}
-
-const TI_ORDER: &[(&str, &str)] = &[
-    ("id", "t.id"),
-    ("task_id", "t.task_id"),
-    ("state", "t.state"),
-    ("duration", "t.duration"),
-    ("start_date", "t.start_date"),
-    ("end_date", "t.end_date"),
-    ("map_index", "t.map_index"),
-    ("try_number", "t.try_number"),
-    ("logical_date", "r.logical_date"),
-    ("run_after", "r.run_after"),
-    ("data_interval_start", "r.data_interval_start"),
-    ("data_interval_end", "r.data_interval_end"),
-    ("rendered_map_index", "t.map_index"),
-    ("operator", "t.operator"),
-    ("pool", "t.pool"),
-    ("queue", "t.queue"),
-    ("priority_weight", "t.priority_weight"),
-    ("dag_id", "t.dag_id"),
-    ("dag_run_id", "t.run_id"),
-    ("run_id", "t.run_id"),
-];
-
-async fn ti_page(
-    s: &AppState,
-    p: &Params,
-    wh: Where,
-    one_run: bool,
-) -> Result<axum::response::Response, ApiError> {
-    let (limit, offset) = p.page()?;
-    let order = p.order_by(TI_ORDER)?;
-    let (rows, total) = s
-        .store
-        .read(move |c| q::list_tis(c, &wh, order, one_run, limit, offset))
-        .await?;
-    #[derive(serde::Serialize)]
-    struct Page<'a> {
-        task_instances: Vec<TiOut<'a>>,
-        total_entries: i64,
-        next_cursor: Option<()>,
-        previous_cursor: Option<()>,
-    }
-    use axum::response::IntoResponse;
-    Ok(Json(Page {
-        task_instances: rows.iter().map(ti_list_out).collect(),
-        total_entries: total,
-        next_cursor: None,
-        previous_cursor: None,
-    })
-    .into_response())
-}
-
-/// 404 unless the run exists (or `dag_id`/`run_id` is `~`).
-async fn check_run(s: &AppState, dag_id: &str, run_id: &str) -> Result<(), ApiError> {
-    if run_id == "~" {
-        return check_dag(s, dag_id).await;
-    }
-    let (d, r) = (dag_id.to_string(), run_id.to_string());
-    let found = s
-        .store
-        .read(move |c| {
-            Ok(if d == "~" {
-                c.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM dag_run WHERE run_id = ?1)",
-                    [&r],
-                    |x| x.get::<_, bool>(0),
-                )
-                .map_err(crate::store::sql)?
-            } else {
-                q::get(c, &d, &r)?.is_some()
-            })
-        })
-        .await?;
-    if found {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!(
-            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
-        )))
-    }
-}
-
-fn scope(dag_id: &str, run_id: &str) -> Where {
-    let mut wh = Where::default();
-    if dag_id != "~" {
-        wh.eq("t.dag_id", dag_id.to_string());
-    }
-    if run_id != "~" {
-        wh.eq("t.run_id", run_id.to_string());
-    }
-    wh
-}
-
-/// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances` (`~` for every DAG or run).
-pub async fn task_instances(
+/// `PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`: `state` (success, failed, queued) and
+/// `note`.
+pub async fn patch(
     State(s): State<AppState>,
+    identity: Identity,
     Path((dag_id, run_id)): Path<(String, String)>,
     p: Params,
-) -> Result<axum::response::Response, ApiError> {
-    check_run(&s, &dag_id, &run_id).await?;
-    let mut wh = scope(&dag_id, &run_id);
-    ti_filter(&p, &mut wh)?;
-    ti_page(&s, &p, wh, dag_id != "~" && run_id != "~").await
+    JsonBody(body): JsonBody<PatchRun>,
+) -> Result<Json<Value>, ApiError> {
+    let mask: Vec<String> = p.all("update_mask");
+    let wants = |f: &str| mask.is_empty() || mask.iter().any(|m| m == f);
+    let state = body.state.filter(|_| wants("state"));
+    let note = body.note.filter(|_| wants("note"));
+    let run = ops::runs::patch(&s.ops, &identity, &dag_id, &run_id, state, note, mask).await?;
+    Ok(Json(run_json(&run)))
 }
 
-/// `POST /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/list`: the list with its
-/// filters in the body (Airflow requires `~` for both path ids).
-pub async fn task_instances_batch(
+/// `DELETE /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}`: the run, its task instances and XCom.
+pub async fn delete(
     State(s): State<AppState>,
+    identity: Identity,
     Path((dag_id, run_id)): Path<(String, String)>,
-    super::JsonBody(body): super::JsonBody<Value>,
-) -> Result<axum::response::Response, ApiError> {
-    if dag_id != "~" || run_id != "~" {
-        return Err(ApiError::bad_request(
-            "The batch task-instance list takes `~` for dag_id and dag_run_id in the path: name them in `dag_ids` and `dag_run_ids`",
-        ));
-    }
-    let p = batch_params(
-        body,
-        &[
-            "dag_ids",
-            "dag_run_ids",
-            "task_ids",
-            "state",
-            "pool",
-            "queue",
-            "executor",
-            "page_offset",
-            "page_limit",
-            "order_by",
-        ],
-        &[],
-    )?;
-    let mut wh = Where::default();
-    ti_filter(&p, &mut wh)?;
-    ti_page(&s, &p, wh, false).await
+) -> Result<Response, ApiError> {
+    ops::runs::delete(&s.ops, &identity, &dag_id, &run_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET .../taskInstances/{task_id}/listMapped`: the mapped instances of one task.
-pub async fn list_mapped(
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRun {
+    #[serde(default = "yes")]
+    dry_run: bool,
+    #[serde(default)]
+    only_failed: bool,
+    #[serde(default)]
+    #[allow(dead_code)]
+    only_new: bool,
+}
+
+pub(super) fn yes() -> bool {
+    true
+}
+
+/// `POST /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/clear`.
+pub async fn clear(
     State(s): State<AppState>,
-    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    p: Params,
-) -> Result<axum::response::Response, ApiError> {
-    check_run(&s, &dag_id, &run_id).await?;
-    let mut wh = scope(&dag_id, &run_id);
-    wh.eq("t.task_id", task_id.clone());
-    let (d, r, t) = (dag_id.clone(), run_id.clone(), task_id.clone());
-    let exists = s
-        .store
-        .read(move |c| {
-            c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM task_instance WHERE (?1 = '~' OR dag_id = ?1) AND (?2 = '~' OR run_id = ?2) AND task_id = ?3)",
-                [&d, &r, &t],
-                |x| x.get::<_, bool>(0),
-            )
-            .map_err(crate::store::sql)
-        })
-        .await?;
-    if !exists {
-        return Err(ApiError::not_found(format!(
-            "Task id {task_id} not found in dag {dag_id} run {run_id}"
-        )));
-    }
-    wh.raw("t.map_index >= 0");
-    ti_filter(&p, &mut wh)?;
-    ti_page(&s, &p, wh, dag_id != "~" && run_id != "~").await
-}
-
-pub(super) async fn load_ti(
-    s: &AppState,
-    dag_id: &str,
-    run_id: &str,
-    task_id: &str,
-    map_index: i64,
-) -> Result<(q::TiRow, RunRow), ApiError> {
-    let (d, r, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
-    let found = s
-        .store
-        .read(move |c| {
-            let run = q::get(c, &d, &r)?;
-            let ti = q::tis_where(
-                c,
-                "dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4",
-                &[&d, &r, &t, &map_index],
-            )?;
-            Ok((run, ti.into_iter().next()))
-        })
-        .await?;
-    match found {
-        (Some(run), Some(ti)) => Ok((ti, run)),
-        _ => Err(ApiError::not_found(format!(
-            "The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}` and map_index: `{map_index}` was not found"
-        ))),
-    }
-}
-
-/// `GET .../taskInstances/{task_id}`.
-pub async fn task_instance(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    identity: Identity,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<ClearRun>,
 ) -> Result<Json<Value>, ApiError> {
-    let (ti, run) = load_ti(&s, &dag_id, &run_id, &task_id, -1).await?;
-    Ok(Json(ti_json(&ti, Some(&run))))
-}
-
-/// A path segment that must be an integer (422 otherwise, in FastAPI's shape).
-pub fn path_int(name: &str, v: &str) -> Result<i64, ApiError> {
-    v.parse().map_err(|_| {
-        ApiError::unprocessable(
-            "int_parsing",
-            &["path", name],
-            "Input should be a valid integer, unable to parse string as an integer",
-            json!(v),
-        )
-    })
-}
-
-/// `GET .../taskInstances/{task_id}/{map_index}`.
-pub async fn task_instance_mapped(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id, map_index)): Path<(String, String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let map_index = path_int("map_index", &map_index)?;
-    let (ti, run) = load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
-    Ok(Json(ti_json(&ti, Some(&run))))
-}
-
-/// The `TaskInstanceHistoryResponse` shape: the instance's fields with one try's outcome.
-fn try_json(ti: &q::TiRow, run: &RunRow, t: &q::TryRow) -> Value {
-    let mut v = ti_json(ti, Some(run));
-    let o = v.as_object_mut().expect("object");
-    for k in [
-        "id",
-        "logical_date",
-        "run_after",
-        "note",
-        "rendered_map_index",
-        "rendered_fields",
-        "trigger",
-        "triggerer_job",
-    ] {
-        o.remove(k);
+    if body.dry_run {
+        let (run, tis) =
+            ops::runs::clear_preview(&s.ops, &dag_id, &run_id, body.only_failed).await?;
+        return Ok(super::task_instances::ti_list(&tis, &run));
     }
-    o.insert("try_number".into(), json!(t.try_number));
-    o.insert("state".into(), json!(t.state));
-    o.insert("start_date".into(), ts(t.start_date.as_deref()));
-    o.insert("end_date".into(), ts(t.end_date.as_deref()));
-    o.insert("duration".into(), json!(t.duration));
-    o.insert("pid".into(), json!(t.pid));
-    v
-}
-
-/// Every try of a task instance: the recorded ones, then the current one if it has started.
-async fn load_tries(
-    s: &AppState,
-    dag_id: &str,
-    run_id: &str,
-    task_id: &str,
-    map_index: i64,
-) -> Result<Vec<Value>, ApiError> {
-    let (ti, run) = load_ti(s, dag_id, run_id, task_id, map_index).await?;
-    let id = ti.id.clone();
-    let mut tries = s.store.read(move |c| q::tries(c, &id)).await?;
-    if ti.try_number > 0 && !tries.iter().any(|t| t.try_number == ti.try_number) {
-        tries.push(q::TryRow {
-            try_number: ti.try_number,
-            state: ti.state.clone(),
-            start_date: ti.start_date.clone(),
-            end_date: ti.end_date.clone(),
-            duration: ti.duration,
-            pid: ti.pid,
-        });
-    }
-    Ok(tries.iter().map(|t| try_json(&ti, &run, t)).collect())
-}
-
-fn tries_page(tries: Vec<Value>) -> Json<Value> {
-    Json(json!({"total_entries": tries.len(), "task_instances": tries}))
-}
-
-/// `GET .../taskInstances/{task_id}/tries` (`map_index` query, default -1).
-pub async fn tries(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    p: Params,
-) -> Result<Json<Value>, ApiError> {
-    let map_index = p.int("map_index", -1, -1)?;
-    Ok(tries_page(
-        load_tries(&s, &dag_id, &run_id, &task_id, map_index).await?,
-    ))
-}
-
-/// `GET .../taskInstances/{task_id}/{map_index}/tries`.
-pub async fn tries_mapped(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id, map_index)): Path<(String, String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let map_index = path_int("map_index", &map_index)?;
-    Ok(tries_page(
-        load_tries(&s, &dag_id, &run_id, &task_id, map_index).await?,
-    ))
-}
-
-async fn one_try(
-    s: &AppState,
-    (dag_id, run_id, task_id): (&str, &str, &str),
-    map_index: i64,
-    n: &str,
-) -> Result<Json<Value>, ApiError> {
-    let n = path_int("task_try_number", n)?;
-    load_tries(s, dag_id, run_id, task_id, map_index)
-        .await?
-        .into_iter()
-        .find(|t| t["try_number"] == json!(n))
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}`, try_number: `{n}` and map_index: `{map_index}` was not found"
-            ))
-        })
-}
-
-/// `GET .../taskInstances/{task_id}/tries/{task_try_number}`.
-pub async fn try_detail(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id, n)): Path<(String, String, String, String)>,
-    p: Params,
-) -> Result<Json<Value>, ApiError> {
-    let map_index = p.int("map_index", -1, -1)?;
-    one_try(&s, (&dag_id, &run_id, &task_id), map_index, &n).await
-}
-
-/// `GET .../taskInstances/{task_id}/{map_index}/tries/{task_try_number}`.
-pub async fn try_detail_mapped(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id, map_index, n)): Path<(String, String, String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let map_index = path_int("map_index", &map_index)?;
-    one_try(&s, (&dag_id, &run_id, &task_id), map_index, &n).await
-}
-
-/// `DELETE .../taskInstances/{task_id}` (`map_index` query): the instance and its XCom.
-pub async fn delete_task_instance(
-    State(s): State<AppState>,
-    identity: super::identity::Identity,
-    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
-    p: Params,
-) -> Result<Json<Value>, ApiError> {
-    let map_index = p.int("map_index", -1, -1)?;
-    let (ti, _) = load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
-    if matches!(ti.state.as_deref(), Some("running") | Some("queued"))
-        && let Some(sched) = &s.scheduler
-    {
-        sched.kill(&ti.id);
-    }
-    let id = ti.id.clone();
-    s.store.write(move |tx| q::delete_ti(tx, &id)).await?;
-    s.xcom
-        .delete_task(&dag_id, &run_id, &task_id, Some(map_index))?;
-    s.events.publish(
-        "task_instance",
-        json!({"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index, "deleted": true}),
-    );
-    crate::audit::record(
-        &s.store,
-        &identity,
-        crate::audit::Entry::new("delete_task_instance")
-            .dag(&dag_id)
-            .run(&run_id)
-            .task(&task_id)
-            .map_index(map_index)
-            .extra(json!({"method": "DELETE"})),
-    )
-    .await;
-    Ok(Json(Value::Null))
-}
-
-/// What each log event carries besides the line itself.
-#[derive(Clone)]
-struct LogCtx {
-    try_number: i64,
-    map_index: i64,
-    dag_id: String,
-    run_id: String,
-    task_id: String,
-    ti_id: String,
-}
-
-/// One stored log line (`{"timestamp", "stream", "level", "line"}`) as Airflow's log event.
-fn log_event(line: &str, c: &LogCtx) -> Option<Value> {
-    let rec: Value = serde_json::from_str(line).ok()?;
-    let stream = rec["stream"].as_str().unwrap_or("stdout");
-    let level = rec["level"].as_str().unwrap_or(if stream == "stderr" {
-        "warning"
-    } else {
-        "info"
-    });
-    Some(json!({
-        "timestamp": rec["timestamp"],
-        "event": rec["line"],
-        "level": level,
-        "logger": if stream == "leoflow" { "task".to_string() } else { format!("task.{stream}") },
-        "try_number": c.try_number,
-        "map_index": c.map_index,
-        "dag_id": c.dag_id,
-        "run_id": c.run_id,
-        "task_id": c.task_id,
-        "ti_id": c.ti_id,
-    }))
-}
-
-/// The complete lines of `bytes` (up to the last newline) and how many bytes they span.
-fn complete_lines(bytes: &[u8]) -> (Vec<String>, usize) {
-    let end = bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let lines = String::from_utf8_lossy(&bytes[..end])
-        .lines()
-        .map(String::from)
-        .collect();
-    (lines, end)
-}
-
-/// Log lines appended after the first `pos` bytes of `path`: (events, new position).
-async fn read_from(path: &std::path::Path, pos: usize, c: &LogCtx) -> (Vec<Value>, usize) {
-    let Ok(bytes) = tokio::fs::read(path).await else {
-        return (Vec::new(), pos);
-    };
-    if bytes.len() <= pos {
-        return (Vec::new(), pos);
-    }
-    let (lines, used) = complete_lines(&bytes[pos..]);
-    (
-        lines.iter().filter_map(|l| log_event(l, c)).collect(),
-        pos + used,
-    )
-}
-
-/// The continuation token of a read that consumed `n` log records (opaque to clients).
-fn log_token(n: usize) -> String {
-    format!("lite:{n}")
-}
-
-/// `GET .../taskInstances/{task_id}/logs/{try_number}`: JSON `{"content": [...],
-/// "continuation_token"}` (a `token` from an earlier answer returns only newer lines unless
-/// `full_content`), NDJSON (`Accept: application/x-ndjson`; a running try's log is followed
-/// until the try ends) or plain text (`Accept: text/plain`), as Airflow serves them.
-pub async fn logs(
-    State(s): State<AppState>,
-    Path((dag_id, run_id, task_id, try_number)): Path<(String, String, String, String)>,
-    p: Params,
-    headers: axum::http::HeaderMap,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    let try_number = path_int("try_number", &try_number)?;
-    let map_index = p.int("map_index", -1, -1)?;
-    let full = p.bool("full_content")?.unwrap_or(false);
-    let skip = match p.get("token").filter(|t| !t.is_empty() && !full) {
-        None => 0,
-        Some(t) => t
-            .strip_prefix("lite:")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "Invalid continuation token {t:?}: pass the continuation_token of an earlier answer, or full_content=true"
-                ))
-            })?,
-    };
-    let (ti, _) = load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
-    let mut path = s
-        .config
-        .home
-        .join("logs")
-        .join(format!("dag_id={dag_id}"))
-        .join(format!("run_id={run_id}"))
-        .join(format!("task_id={task_id}"));
-    if map_index >= 0 {
-        path = path.join(format!("map_index={map_index}"));
-    }
-    let path = path.join(format!("attempt={try_number}.log"));
-    let ctx = LogCtx {
-        try_number,
-        map_index,
-        dag_id: dag_id.clone(),
-        run_id: run_id.clone(),
-        task_id: task_id.clone(),
-        ti_id: ti.id.clone(),
-    };
-    let mut events = Vec::new();
-    if skip == 0 {
-        events.extend([
-            json!({"timestamp": null, "event": "::group::Log message source details"}),
-            json!({"timestamp": null, "event": path.display().to_string()}),
-            json!({"timestamp": null, "event": "::endgroup::"}),
-        ]);
-    }
-    let (records, pos) = match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            let (lines, used) = complete_lines(&bytes);
-            let all: Vec<Value> = lines.iter().filter_map(|l| log_event(l, &ctx)).collect();
-            (all, used)
-        }
-        Err(_) if try_number > ti.try_number || ti.try_number == 0 => {
-            events.push(json!({"timestamp": null, "event": format!("No log yet: try {try_number} has not started (the task is in state {}).", ti.state.as_deref().unwrap_or("none"))}));
-            (Vec::new(), 0)
-        }
-        Err(e) => {
-            events.push(json!({"timestamp": null, "event": format!("Could not read {}: {e}", path.display()), "level": "error"}));
-            (Vec::new(), 0)
-        }
-    };
-    let token = log_token(records.len());
-    events.extend(records.into_iter().skip(skip));
-    let accept = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept.contains("application/x-ndjson") {
-        let head: String = events.iter().map(|e| format!("{e}\n")).collect();
-        let live = try_number == ti.try_number
-            && matches!(ti.state.as_deref(), Some("running") | Some("queued"));
-        if !live {
-            return Ok((
-                [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
-                head,
-            )
-                .into_response());
-        }
-        let stream = follow(s.clone(), path, pos, ctx, head);
-        return Ok((
-            [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
-            // Fused: the gzip layer polls again after the end; `unfold` would panic.
-            axum::body::Body::from_stream(futures_util::StreamExt::fuse(stream)),
-        )
-            .into_response());
-    }
-    if accept.starts_with("text/plain") {
-        let body: String = events
-            .iter()
-            .map(|e| {
-                format!(
-                    "[{}] {} - {}\n",
-                    e["timestamp"].as_str().unwrap_or(""),
-                    e["level"].as_str().unwrap_or("info").to_uppercase(),
-                    e["event"].as_str().unwrap_or("")
-                )
-            })
-            .collect();
-        return Ok((
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; charset=utf-8",
-            )],
-            body,
-        )
-            .into_response());
-    }
-    Ok(Json(json!({"content": events, "continuation_token": token})).into_response())
-}
-
-/// The NDJSON body of a running try: `head`, then new lines as they are written, until the
-/// try ends (its state changes or a later try starts), the server stops, or an hour passes.
-fn follow(
-    s: AppState,
-    path: std::path::PathBuf,
-    pos: usize,
-    ctx: LogCtx,
-    head: String,
-) -> impl futures_util::Stream<Item = Result<String, std::convert::Infallible>> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
-    let state = (Some(head), pos, false);
-    futures_util::stream::unfold(state, move |(head, pos, done)| {
-        let (s, path, ctx) = (s.clone(), path.clone(), ctx.clone());
-        async move {
-            if let Some(h) = head {
-                return Some((Ok(h), (None, pos, false)));
-            }
-            if done {
-                return None;
-            }
-            let mut shutdown = s.shutdown.clone();
-            let mut pos = pos;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
-                    _ = shutdown.wait_for(|x| *x) => return None,
-                }
-                let id = ctx.ti_id.clone();
-                let finished = s
-                    .store
-                    .read(move |c| Ok(q::tis_where(c, "id = ?1", &[&id])?.into_iter().next()))
-                    .await
-                    .map(|t| {
-                        t.is_none_or(|t| {
-                            t.try_number != ctx.try_number
-                                || !matches!(t.state.as_deref(), Some("running") | Some("queued"))
-                        })
-                    })
-                    .unwrap_or(true);
-                let (events, next) = read_from(&path, pos, &ctx).await;
-                pos = next;
-                let over = finished || tokio::time::Instant::now() > deadline;
-                if !events.is_empty() || over {
-                    let chunk: String = events.iter().map(|e| format!("{e}\n")).collect();
-                    return Some((Ok(chunk), (None, pos, over)));
-                }
-            }
-        }
-    })
+    let run = ops::runs::clear(&s.ops, &identity, &dag_id, &run_id, body.only_failed).await?;
+    Ok(Json(run_json(&run)))
 }
 
 /// `GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/wait?interval=S[&result=task_id...]`
@@ -1355,38 +548,21 @@ pub async fn wait(
         .into_response())
 }
 
-/// Routes of this module not listed in `api::app` (batch lists, mapped instances, tries).
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, patch, post};
-    const TI: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances";
-    axum::Router::new()
-        .route("/dags/{dag_id}/dagRuns/list", post(list_batch))
-        .route("/dags/{dag_id}/dagRuns/{dag_run_id}/wait", get(wait))
-        .route(&format!("{TI}/list"), post(task_instances_batch))
-        .route(
-            &format!("{TI}/{{task_id}}"),
-            axum::routing::delete(delete_task_instance),
-        )
-        .route(&format!("{TI}/{{task_id}}/listMapped"), get(list_mapped))
-        .route(
-            &format!("{TI}/{{task_id}}/{{map_index}}"),
-            get(task_instance_mapped).patch(super::actions::patch_ti_mapped),
-        )
-        .route(
-            &format!("{TI}/{{task_id}}/{{map_index}}/dry_run"),
-            patch(super::actions::patch_ti_mapped_dry_run),
-        )
-        .route(&format!("{TI}/{{task_id}}/tries"), get(tries))
-        .route(
-            &format!("{TI}/{{task_id}}/tries/{{task_try_number}}"),
-            get(try_detail),
-        )
-        .route(
-            &format!("{TI}/{{task_id}}/{{map_index}}/tries"),
-            get(tries_mapped),
-        )
-        .route(
-            &format!("{TI}/{{task_id}}/{{map_index}}/tries/{{task_try_number}}"),
-            get(try_detail_mapped),
-        )
+const RUN: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}";
+
+/// The run routes that read (relative to `/api/v2`).
+pub fn reads(g: Group) -> Group {
+    g.get("/dags/{dag_id}/dagRuns", list)
+        .get(RUN, get)
+        .get(&format!("{RUN}/wait"), wait)
+        // A read in bulk: Airflow lets viewers call it.
+        .post("/dags/{dag_id}/dagRuns/list", list_batch)
+}
+
+/// The run routes that change runs.
+pub fn writes(g: Group) -> Group {
+    g.post("/dags/{dag_id}/dagRuns", trigger)
+        .patch(RUN, patch)
+        .delete(RUN, delete)
+        .post(&format!("{RUN}/clear"), clear)
 }

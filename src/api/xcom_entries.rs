@@ -1,7 +1,14 @@
 //! XCom routes of the Airflow API: `.../taskInstances/{task_id}/xcomEntries` (list with `~`
 //! for the DAG, run and task; create) and `.../xcomEntries/{key}` (get, with `stringify`;
 //! patch), in Airflow 3.2's shapes. Values live in the sled store (`crate::xcom`); run and
-//! task-instance facts (dates) come from SQLite.
+//! task-instance facts (dates) come from SQLite. Writes go through `ops::xcom`.
+//!
+//! Listing scans sled and matches the request's patterns in Rust: the scan runs on the
+//! blocking pool, never on the async workers, and gives up after [`LIST_DEADLINE`]; the
+//! pattern matcher ([`like`]) takes time linear in the text for a given pattern, whatever
+//! the pattern holds.
+
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,10 +18,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::dags::ts;
-use super::params::{Params, Where};
+use super::params::{Filter, Params};
 use super::{ApiError, AppState, JsonBody};
+use crate::auth::Identity;
+use crate::ops;
 use crate::store::runs::{self as q, RunFilter, RunRow};
-use crate::xcom::{XcomError, XcomKey};
+use crate::store::tis;
+use crate::xcom::{XcomKey, XcomStore};
+
+/// The longest an XCom listing may scan before it gives up (503).
+pub const LIST_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The `XComResponse` shape (without `value`).
 fn entry_json(k: &XcomKey, run: &RunRow, timestamp: Option<&str>) -> Value {
@@ -78,57 +91,35 @@ fn python_repr(v: &Value) -> String {
     }
 }
 
-/// SQL `LIKE` semantics (case-insensitive, `%` any run, `_` one char) for values that live
-/// outside SQLite.
+/// SQL `LIKE '%pattern%'` semantics (case-insensitive, `%` any run, `_` one character) for
+/// values that live outside SQLite. Greedy matching that backtracks only to the last `%`:
+/// O(pattern × text) steps at worst, never exponential.
 fn like(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('%', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some(('_', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some((c, rest)) => {
-                t.first()
-                    .is_some_and(|x| x.to_lowercase().eq(c.to_lowercase()))
-                    && go(rest, &t[1..])
-            }
-        }
-    }
-    let p: Vec<char> = format!("%{pattern}%").chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
-}
-
-/// Airflow's `*_pattern` (terms ORed with `|`, `~` for all) and `*_prefix_pattern` on `text`.
-fn matches(p: &Params, name: &str, text: &str) -> bool {
-    let terms = |v: &str| -> Vec<String> {
-        v.split('|')
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect()
-    };
-    if let Some(v) = p.get(&format!("{name}_pattern")).filter(|v| !v.is_empty()) {
-        let t = terms(v);
-        if !t.iter().any(|t| t == "~" || like(t, text)) {
+    let p: Vec<char> = format!("%{pattern}%")
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect();
+    let t: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+    let (mut i, mut j) = (0, 0);
+    // Where the last `%` was in the pattern, and the text position it currently absorbs to.
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        if i < p.len() && (p[i] == '_' || (p[i] != '%' && p[i] == t[j])) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '%' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            // Let the last `%` absorb one more character and retry from there.
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
             return false;
         }
     }
-    if let Some(v) = p
-        .get(&format!("{name}_prefix_pattern"))
-        .filter(|v| !v.is_empty())
-    {
-        let t = terms(v);
-        if !t.iter().any(|t| t == "~" || text.starts_with(t.as_str())) {
-            return false;
-        }
-    }
-    true
-}
-
-fn xcom_error(e: XcomError) -> ApiError {
-    match e {
-        XcomError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()),
-        other => ApiError::internal(other),
-    }
+    p[i..].iter().all(|c| *c == '%')
 }
 
 /// `GET .../taskInstances/{task_id}/xcomEntries`: `~` for any DAG, run or task; filters
@@ -143,53 +134,22 @@ pub async fn list(
         None | Some("") => None,
         Some(_) => Some(p.int("map_index", -1, -1)?),
     };
-    let mut extra = Where::default();
+    let mut f = Filter::default();
+    if dag_id != "~" {
+        f.eq("dag_id", dag_id.clone());
+    }
     if run_id != "~" {
-        extra.eq("r.run_id", run_id.clone());
+        f.eq("run_id", run_id.clone());
     }
     p.ranges(
-        &mut extra,
-        &[
-            ("logical_date", "r.logical_date"),
-            ("run_after", "r.run_after"),
-        ],
+        &mut f,
+        &[("logical_date", "logical_date"), ("run_after", "run_after")],
     )?;
     p.patterns(
-        &mut extra,
-        &[("run_id", "r.run_id"), ("dag_display_name", "r.dag_id")],
+        &mut f,
+        &[("run_id", "run_id"), ("dag_display_name", "dag_id")],
     );
-    let filter = RunFilter {
-        dag_id: (dag_id != "~").then(|| dag_id.clone()),
-        limit: i64::MAX,
-        extra,
-        ..Default::default()
-    };
-    let runs = s.store.read(move |c| Ok(q::list(c, &filter)?.0)).await?;
-    if dag_id != "~" && run_id != "~" && runs.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
-        )));
-    }
-    let key = p
-        .get("xcom_key")
-        .filter(|k| !k.is_empty())
-        .map(String::from);
-    let map_filter = p.get("map_index_filter").filter(|v| !v.is_empty());
-    let task = (task_id != "~").then_some(task_id.as_str());
-    let mut found: Vec<(XcomKey, &RunRow)> = Vec::new();
-    for run in &runs {
-        for (k, _) in s.xcom.list(&run.dag_id, &run.run_id, task)? {
-            let keep = key.as_ref().is_none_or(|x| *x == k.key)
-                && map_index.is_none_or(|m| m == k.map_index)
-                && map_filter.is_none_or(|f| like(f, &k.map_index.to_string()))
-                && matches(&p, "xcom_key", &k.key)
-                && matches(&p, "task_id", &k.task_id);
-            if keep {
-                found.push((k, run));
-            }
-        }
-    }
-    let desc = match p.order_by(&[
+    let order = p.order_by(&[
         ("key", "key"),
         ("dag_id", "dag_id"),
         ("run_id", "run_id"),
@@ -198,26 +158,38 @@ pub async fn list(
         ("timestamp", "timestamp"),
         ("logical_date", "logical_date"),
         ("run_after", "run_after"),
-    ])? {
-        Some((col, desc)) => {
-            found.sort_by(|(a, ra), (b, rb)| match col {
-                "key" => a.key.cmp(&b.key),
-                "dag_id" => a.dag_id.cmp(&b.dag_id),
-                "run_id" => a.run_id.cmp(&b.run_id),
-                "task_id" => a.task_id.cmp(&b.task_id),
-                "map_index" => a.map_index.cmp(&b.map_index),
-                "logical_date" => ra.logical_date.cmp(&rb.logical_date),
-                _ => ra.run_after.cmp(&rb.run_after),
-            });
-            desc
-        }
-        None => false,
-    };
-    if desc {
-        found.reverse();
+    ])?;
+    let runs = s
+        .store
+        .read(move |db| Ok::<_, crate::store::StoreError>(q::list(db, &RunFilter::all(f))?.0))
+        .await?;
+    if dag_id != "~" && run_id != "~" && runs.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        )));
     }
+    let scan = Scan {
+        key: p
+            .get("xcom_key")
+            .filter(|k| !k.is_empty())
+            .map(String::from),
+        map_index,
+        map_filter: p
+            .get("map_index_filter")
+            .filter(|v| !v.is_empty())
+            .map(String::from),
+        key_pattern: Terms::of(&p, "xcom_key"),
+        task_pattern: Terms::of(&p, "task_id"),
+        task: (task_id != "~").then_some(task_id),
+        order: order.first().copied(),
+    };
+    let xcom = s.xcom.clone();
+    let found =
+        tokio::task::spawn_blocking(move || scan.run(&xcom, runs, Instant::now() + LIST_DEADLINE))
+            .await
+            .map_err(ApiError::internal)??;
     let total = found.len();
-    let page: Vec<(XcomKey, &RunRow)> = found
+    let page: Vec<(XcomKey, RunRow)> = found
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
@@ -233,38 +205,104 @@ pub async fn list(
     ))
 }
 
+/// A pattern parameter's `*_pattern` and `*_prefix_pattern` terms.
+struct Terms {
+    contains: Option<Vec<String>>,
+    prefix: Option<Vec<String>>,
+}
+
+impl Terms {
+    fn of(p: &Params, name: &str) -> Terms {
+        Terms {
+            contains: p.terms(&format!("{name}_pattern")),
+            prefix: p.terms(&format!("{name}_prefix_pattern")),
+        }
+    }
+
+    /// Airflow's `*_pattern` (any term occurs, LIKE semantics) and `*_prefix_pattern` (any
+    /// term starts `text`).
+    fn matches(&self, text: &str) -> bool {
+        self.contains
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|t| like(t, text)))
+            && self
+                .prefix
+                .as_ref()
+                .is_none_or(|t| t.iter().any(|t| text.starts_with(t.as_str())))
+    }
+}
+
+/// What an XCom listing keeps, and in which order.
+struct Scan {
+    key: Option<String>,
+    map_index: Option<i64>,
+    map_filter: Option<String>,
+    key_pattern: Terms,
+    task_pattern: Terms,
+    task: Option<String>,
+    order: Option<(&'static str, bool)>,
+}
+
+impl Scan {
+    /// The matching keys of `runs`, ordered; 503 past `deadline`.
+    fn run(
+        &self,
+        xcom: &XcomStore,
+        runs: Vec<RunRow>,
+        deadline: Instant,
+    ) -> Result<Vec<(XcomKey, RunRow)>, ApiError> {
+        let mut found: Vec<(XcomKey, RunRow)> = Vec::new();
+        for run in &runs {
+            if Instant::now() > deadline {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "Listing XCom entries took longer than {} s; narrow the request with a dag_id, dag_run_id or task_id",
+                        LIST_DEADLINE.as_secs()
+                    ),
+                ));
+            }
+            for (k, _) in xcom.list(&run.dag_id, &run.run_id, self.task.as_deref())? {
+                let keep = self.key.as_ref().is_none_or(|x| *x == k.key)
+                    && self.map_index.is_none_or(|m| m == k.map_index)
+                    && self
+                        .map_filter
+                        .as_deref()
+                        .is_none_or(|f| like(f, &k.map_index.to_string()))
+                    && self.key_pattern.matches(&k.key)
+                    && self.task_pattern.matches(&k.task_id);
+                if keep {
+                    found.push((k, run.clone()));
+                }
+            }
+        }
+        if let Some((col, desc)) = self.order {
+            found.sort_by(|(a, ra), (b, rb)| match col {
+                "key" => a.key.cmp(&b.key),
+                "dag_id" => a.dag_id.cmp(&b.dag_id),
+                "run_id" => a.run_id.cmp(&b.run_id),
+                "task_id" => a.task_id.cmp(&b.task_id),
+                "map_index" => a.map_index.cmp(&b.map_index),
+                "logical_date" => ra.logical_date.cmp(&rb.logical_date),
+                _ => ra.run_after.cmp(&rb.run_after),
+            });
+            if desc {
+                found.reverse();
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// The end date of each key's task instance (the XCom's timestamp; sled keeps none).
 async fn end_dates(s: &AppState, keys: Vec<XcomKey>) -> Result<Vec<Option<String>>, ApiError> {
     Ok(s.store
-        .read(move |c| {
+        .read(move |db| {
             keys.iter()
-                .map(|k| {
-                    c.query_row(
-                        "SELECT end_date FROM task_instance WHERE dag_id = ?1 AND run_id = ?2 AND task_id = ?3 AND map_index = ?4",
-                        rusqlite::params![k.dag_id, k.run_id, k.task_id, k.map_index],
-                        |r| r.get::<_, Option<String>>(0),
-                    )
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                        e => Err(e),
-                    })
-                    .map_err(crate::store::sql)
-                })
-                .collect()
+                .map(|k| tis::end_date(db, &k.dag_id, &k.run_id, &k.task_id, k.map_index))
+                .collect::<Result<Vec<_>, _>>()
         })
         .await?)
-}
-
-/// The run an XCom belongs to and its task instance's end: 404 when either is missing.
-async fn load(
-    s: &AppState,
-    dag_id: &str,
-    run_id: &str,
-    task_id: &str,
-    map_index: i64,
-) -> Result<(RunRow, Option<String>), ApiError> {
-    let (ti, run) = super::runs::load_ti(s, dag_id, run_id, task_id, map_index).await?;
-    Ok((run, ti.end_date))
 }
 
 fn key_of(dag_id: &str, run_id: &str, task_id: &str, map_index: i64, key: &str) -> XcomKey {
@@ -286,7 +324,9 @@ pub async fn get(
     let map_index = p.int("map_index", -1, -1)?;
     let stringify = p.bool("stringify")?.unwrap_or(false);
     let _ = p.bool("deserialize")?;
-    let (run, end) = load(&s, &dag_id, &run_id, &task_id, map_index).await?;
+    let (ti, run) =
+        super::task_instances::load_ti(&s, &dag_id, &run_id, &task_id, map_index).await?;
+    let end = ti.end_date;
     let k = key_of(&dag_id, &run_id, &task_id, map_index, &key);
     let value = s.xcom.get(&k)?.ok_or_else(|| {
         ApiError::not_found(format!(
@@ -326,7 +366,7 @@ fn minus_one() -> i64 {
 /// `POST .../xcomEntries`: a new value (409 when the key exists); 201 with the entry.
 pub async fn create(
     State(s): State<AppState>,
-    identity: super::identity::Identity,
+    identity: Identity,
     Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
@@ -338,71 +378,38 @@ pub async fn create(
             json!(body.key),
         ));
     }
-    let (run, end) = load(&s, &dag_id, &run_id, &task_id, body.map_index).await?;
     let k = key_of(&dag_id, &run_id, &task_id, body.map_index, &body.key);
-    if s.xcom.get(&k)?.is_some() {
-        return Err(ApiError::conflict(format!(
-            "The XCom with key: `{}` with mentioned task instance already exists.",
-            body.key
-        )));
-    }
-    s.xcom.put(&k, &body.value).map_err(xcom_error)?;
-    s.xcom.flush()?;
-    let mut v = entry_json(&k, &run, end.as_deref());
+    let w = ops::xcom::put(&s.ops, &identity, k.clone(), body.value.clone(), true).await?;
+    let mut v = entry_json(&k, &w.run, w.end_date.as_deref());
     v["value"] = body.value;
-    crate::audit::record(
-        &s.store,
-        &identity,
-        crate::audit::Entry::new("create_xcom_entry")
-            .dag(&dag_id)
-            .run(&run_id)
-            .task(&task_id)
-            .extra(json!({"method": "POST"})),
-    )
-    .await;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
 /// `PATCH .../xcomEntries/{xcom_key}`: replaces the value (404 when the key does not exist).
 pub async fn update(
     State(s): State<AppState>,
-    identity: super::identity::Identity,
+    identity: Identity,
     Path((dag_id, run_id, task_id, key)): Path<(String, String, String, String)>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (run, end) = load(&s, &dag_id, &run_id, &task_id, body.map_index).await?;
     let k = key_of(&dag_id, &run_id, &task_id, body.map_index, &key);
-    if s.xcom.get(&k)?.is_none() {
-        return Err(ApiError::not_found(format!(
-            "The XCom with key: `{key}` with mentioned task instance doesn't exist."
-        )));
-    }
-    s.xcom.put(&k, &body.value).map_err(xcom_error)?;
-    s.xcom.flush()?;
-    let mut v = entry_json(&k, &run, end.as_deref());
+    let w = ops::xcom::put(&s.ops, &identity, k.clone(), body.value.clone(), false).await?;
+    let mut v = entry_json(&k, &w.run, w.end_date.as_deref());
     v["value"] = body.value;
-    crate::audit::record(
-        &s.store,
-        &identity,
-        crate::audit::Entry::new("update_xcom_entry")
-            .dag(&dag_id)
-            .run(&run_id)
-            .task(&task_id)
-            .extra(json!({"method": "PATCH"})),
-    )
-    .await;
     Ok(Json(v))
 }
 
-/// The XCom routes.
-pub fn routes() -> axum::Router<AppState> {
-    const BASE: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries";
-    axum::Router::new()
-        .route(BASE, axum::routing::get(list).post(create))
-        .route(
-            &format!("{BASE}/{{xcom_key}}"),
-            axum::routing::get(get).patch(update),
-        )
+const BASE: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries";
+
+/// The XCom routes that read (relative to `/api/v2`).
+pub fn reads(g: super::routes::Group) -> super::routes::Group {
+    g.get(BASE, list).get(&format!("{BASE}/{{xcom_key}}"), get)
+}
+
+/// The XCom routes that write.
+pub fn writes(g: super::routes::Group) -> super::routes::Group {
+    g.post(BASE, create)
+        .patch(&format!("{BASE}/{{xcom_key}}"), update)
 }
 
 #[cfg(test)]
@@ -427,6 +434,21 @@ mod tests {
         assert!(like("ret", "return_value"));
         assert!(like("RET%VAL", "return_value"));
         assert!(like("r_turn", "return_value"));
+        assert!(like("_", "x"));
+        assert!(like("", ""));
+        assert!(like("e%_v", "return_value"));
+        assert!(!like("_", ""));
         assert!(!like("xyz", "return_value"));
+        assert!(!like("value%return", "return_value"));
+    }
+
+    #[test]
+    fn like_is_not_exponential_in_the_number_of_wildcards() {
+        // A backtracking matcher explores every way to split 4000 characters among 200
+        // wildcards; this one steps through them once per wildcard at most.
+        let pattern = format!("{}b", "%a".repeat(200));
+        let text = "a".repeat(4000);
+        assert!(!like(&pattern, &text));
+        assert!(like(&pattern.replace('b', ""), &text));
     }
 }

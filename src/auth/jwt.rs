@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
-use crate::api::identity::{Identity, Role};
+use super::{Identity, Role};
 
 /// Airflow's default `[api_auth] jwt_audience`.
 pub const AUDIENCE: &str = "apache-airflow";

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::users::{self, User};
 use super::{ADMIN, ADMIN_PASSWORD_FILE, AuthError};
-use crate::api::identity::Role;
+use crate::auth::Role;
 use crate::store::Store;
 
 /// Adds a user. Returns the generated password when none was given.

@@ -1,6 +1,8 @@
 //! Authentication and roles, compatible with Airflow 3's simple auth manager: users with
 //! argon2id password hashes in SQLite, HS512 JWTs, a failed sign-in rate limit, token
-//! revocation on sign-out, the role policy, and the first start (signing secret, `admin` user).
+//! revocation on sign-out, roles and the access a route needs, and the first start (signing
+//! secret, `admin` user). Which route needs which access is declared where routes are added
+//! (`api::routes::Group`).
 //!
 //! Callers: `api::auth` (sign-in, sign-out, the middleware that checks every request),
 //! `lite` (start-up), `cli` (`leoflow users`).
@@ -9,10 +11,10 @@
 //! one exception is the generated first-start password, written once to a 0600 file in the
 //! home for its owner).
 
+mod identity;
 pub mod jwt;
 pub mod limiter;
 pub mod manage;
-pub mod policy;
 pub mod users;
 
 use std::collections::HashMap;
@@ -22,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::api::identity::{Identity, Role};
 use crate::store::{Store, StoreError};
 
+pub use identity::{Access, Identity, Role};
 pub use jwt::TokenError;
 
 /// Failed sign-ins allowed per username and client address within [`LOGIN_WINDOW`].
@@ -92,7 +94,7 @@ impl Auth {
     /// Loads the revoked tokens; `secret` signs tokens valid for `ttl`.
     pub fn new(store: Store, secret: &[u8], ttl: Duration) -> Result<Auth, AuthError> {
         let now = chrono::Utc::now().timestamp();
-        let revoked = store.read_sync(|c| users::revoked(c, now))?;
+        let revoked = store.read_sync(|db| crate::store::users::revoked(db, now))?;
         Ok(Auth {
             store,
             tokens: jwt::Tokens::new(secret, ttl),
@@ -136,7 +138,7 @@ impl Auth {
         let name = user.username.clone();
         if let Err(e) = self
             .store
-            .write(move |tx| users::touch_login(tx, &name))
+            .write(move |tx| crate::store::users::touch_login(tx, &name))
             .await
         {
             tracing::warn!(error = %e, "recording the sign-in time failed");
@@ -174,7 +176,7 @@ impl Auth {
             revoked.insert(claims.jti.clone(), claims.exp);
         }
         self.store
-            .write(move |tx| users::revoke(tx, &claims.jti, claims.exp, now))
+            .write(move |tx| crate::store::users::revoke(tx, &claims.jti, claims.exp, now))
             .await?;
         Ok(())
     }
@@ -286,7 +288,7 @@ pub fn ensure_admin(
             )));
         }
         let hash = users::hash_password(pw)?;
-        store.write_sync(|tx| {
+        store.write_sync(|tx| -> Result<(), StoreError> {
             if !users::update(tx, ADMIN, &hash, Some(Role::Admin))? {
                 users::insert(tx, ADMIN, Role::Admin, &hash)?;
             }
@@ -295,7 +297,7 @@ pub fn ensure_admin(
         let _ = std::fs::remove_file(&file);
         return Ok(AdminNotice::FromEnv);
     }
-    let taken = store.read_sync(|c| users::get(c, ADMIN))?.is_some();
+    let taken = store.read_sync(|db| users::get(db, ADMIN))?.is_some();
     if taken || store.read_sync(users::count_admins)? > 0 {
         return Ok(AdminNotice::Existing {
             file: file.exists().then_some(file),

@@ -1,18 +1,16 @@
 //! The `users` table: usernames, roles and argon2id password hashes (PHC strings), plus the
 //! password rules and generator shared by the server's first start and `leoflow users`.
 //!
-//! Every function takes a connection or transaction from `Store::read_sync`/`write_sync`, so
-//! callers choose the thread; hashing is CPU-heavy (tens of milliseconds) and belongs on a
-//! blocking thread.
+//! The table itself is `store::users`; this module gives roles their type. Every function
+//! takes a `Db` or `Tx` from `Store::read_sync`/`write_sync`, so callers choose the thread;
+//! hashing is CPU-heavy (tens of milliseconds) and belongs on a blocking thread.
 
+use super::AuthError;
+use super::Role;
+use crate::store::{self, Db, StoreError, Tx};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::AuthError;
-use crate::api::identity::Role;
-use crate::store::{self, StoreError};
 
 /// Longest accepted password (argon2 takes any length; this bounds the work per attempt).
 pub const MAX_PASSWORD_CHARS: usize = 1024;
@@ -90,118 +88,51 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
-    let role: String = r.get(1)?;
-    Ok((
+fn user(r: store::users::UserRow) -> (User, String) {
+    (
         User {
-            username: r.get(0)?,
+            username: r.username,
             // The table's CHECK constraint allows only the three roles.
-            role: Role::parse(&role).unwrap_or(Role::Viewer),
-            created_at: r.get(3)?,
-            updated_at: r.get(4)?,
-            last_login: r.get(5)?,
+            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_login: r.last_login,
         },
-        r.get(2)?,
-    ))
+        r.password_hash,
+    )
 }
 
-const COLUMNS: &str = "username, role, password_hash, created_at, updated_at, last_login";
-
 /// One user and its password hash.
-pub fn get(conn: &Connection, username: &str) -> Result<Option<(User, String)>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM users WHERE username = ?1"),
-        [username],
-        row_to_user,
-    )
-    .optional()
-    .map_err(store::sql)
+pub fn get(db: &Db<'_>, username: &str) -> Result<Option<(User, String)>, StoreError> {
+    Ok(store::users::get(db, username)?.map(user))
 }
 
 /// Every user, by username.
-pub fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
-    let mut st = conn
-        .prepare(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
-        .map_err(store::sql)?;
-    let rows = st
-        .query_map([], |r| row_to_user(r).map(|(u, _)| u))
-        .map_err(store::sql)?;
-    rows.collect::<Result<_, _>>().map_err(store::sql)
+pub fn list(db: &Db<'_>) -> Result<Vec<User>, StoreError> {
+    Ok(store::users::list(db)?
+        .into_iter()
+        .map(|r| user(r).0)
+        .collect())
 }
 
 /// How many users have the admin role.
-pub fn count_admins(conn: &Connection) -> Result<i64, StoreError> {
-    conn.query_row("SELECT COUNT(*) FROM users WHERE role = 'admin'", [], |r| {
-        r.get(0)
-    })
-    .map_err(store::sql)
+pub fn count_admins(db: &Db<'_>) -> Result<i64, StoreError> {
+    store::users::count_admins(db)
 }
 
 /// Adds a user; false (and nothing written) when the name is taken.
-pub fn insert(
-    conn: &Connection,
-    username: &str,
-    role: Role,
-    hash: &str,
-) -> Result<bool, StoreError> {
-    let n = conn
-        .execute(
-            "INSERT INTO users (username, role, password_hash, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (username) DO NOTHING",
-            params![username, role.as_str(), hash, store::now()],
-        )
-        .map_err(store::sql)?;
-    Ok(n > 0)
+pub fn insert(tx: &Tx<'_>, username: &str, role: Role, hash: &str) -> Result<bool, StoreError> {
+    store::users::insert(tx, username, role.as_str(), hash)
 }
 
 /// Replaces a user's password hash (and the role when given); false when there is no such user.
 pub fn update(
-    conn: &Connection,
+    tx: &Tx<'_>,
     username: &str,
     hash: &str,
     role: Option<Role>,
 ) -> Result<bool, StoreError> {
-    let n = conn
-        .execute(
-            "UPDATE users SET password_hash = ?2, role = COALESCE(?3, role), updated_at = ?4
-             WHERE username = ?1",
-            params![username, hash, role.map(Role::as_str), store::now()],
-        )
-        .map_err(store::sql)?;
-    Ok(n > 0)
-}
-
-/// Records a successful sign-in.
-pub fn touch_login(conn: &Connection, username: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE users SET last_login = ?2 WHERE username = ?1",
-        params![username, store::now()],
-    )
-    .map_err(store::sql)?;
-    Ok(())
-}
-
-/// Records a revoked token id until its expiry, pruning expired ones.
-pub fn revoke(conn: &Connection, jti: &str, exp: i64, now: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM revoked_token WHERE exp < ?1", [now])
-        .map_err(store::sql)?;
-    conn.execute(
-        "INSERT INTO revoked_token (jti, exp) VALUES (?1, ?2) ON CONFLICT (jti) DO NOTHING",
-        params![jti, exp],
-    )
-    .map_err(store::sql)?;
-    Ok(())
-}
-
-/// Revoked token ids that have not expired yet, with their expiry.
-pub fn revoked(conn: &Connection, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-    let mut st = conn
-        .prepare("SELECT jti, exp FROM revoked_token WHERE exp >= ?1")
-        .map_err(store::sql)?;
-    let rows = st
-        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(store::sql)?;
-    rows.collect::<Result<_, _>>().map_err(store::sql)
+    store::users::update(tx, username, hash, role.map(Role::as_str))
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
-//! The admin tables: variables, connections, pools (with their slot counts from
-//! `task_instance`) and the audit log (Airflow's `log` table, served as eventLogs).
+//! The admin tables: variables, connections and pools (with their slot counts from
+//! `task_instance`).
 //!
 //! Values arrive here already encrypted (`secrets`): this module stores and returns text and
-//! never sees a key. Lists take a [`Where`] built from whitelisted columns, an order and a page.
+//! never sees a key. Lists take a [`Filter`] over a table's fields, an order and a page.
 
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
-use super::runs::Where;
-use super::{Result, sql};
+use super::filter::{Fields, Filter, Order, Page, Where, order_sql};
+use super::{Db, Result, Tx, sql};
 
 /// The pool every task uses unless it names another; it cannot be deleted.
 pub const DEFAULT_POOL: &str = "default_pool";
@@ -49,50 +49,31 @@ pub struct PoolRow {
     pub deferred: i64,
 }
 
-/// One audit-log row.
-#[derive(Debug, Clone, Default)]
-pub struct LogRow {
-    pub id: i64,
-    pub dttm: String,
-    pub dag_id: Option<String>,
-    pub task_id: Option<String>,
-    pub run_id: Option<String>,
-    pub map_index: Option<i64>,
-    pub try_number: Option<i64>,
-    pub event: String,
-    pub owner: Option<String>,
-    pub extra: Option<String>,
+/// What a list selects: columns, the `FROM` clause, its fields and the column that breaks ties.
+pub(in crate::store) struct Table {
+    pub cols: &'static str,
+    pub from: &'static str,
+    pub fields: Fields,
+    pub tiebreak: &'static str,
 }
 
-/// An order: whitelisted SQL columns, each descending or not. The row id always breaks ties.
-pub type Order = Vec<(&'static str, bool)>;
-
-/// What a list selects: columns, the `FROM` clause and the column that breaks ties.
-struct Table {
-    cols: &'static str,
-    from: &'static str,
-    tiebreak: &'static str,
-}
-
-/// One page of `SELECT cols FROM from WHERE wh ORDER BY order` and the total count.
-fn page<T>(
+/// One page of `SELECT cols FROM from WHERE filter ORDER BY order` and the total count.
+pub(in crate::store) fn page<T>(
     c: &Connection,
     t: &Table,
-    wh: &Where,
+    filter: &Filter,
     order: &Order,
-    (limit, offset): (i64, i64),
+    (limit, offset): Page,
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<(Vec<T>, i64)> {
     let (cols, from, tiebreak) = (t.cols, t.from, t.tiebreak);
+    let wh = Where::of(filter, &t.fields)?;
     let cond = wh.sql();
     let total: i64 = c
         .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {cond}"))
         .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
         .map_err(sql)?;
-    let mut by: Vec<String> = order
-        .iter()
-        .map(|(col, desc)| format!("{col} {}", if *desc { "DESC" } else { "ASC" }))
-        .collect();
+    let mut by = order_sql(order, &t.fields)?;
     by.push(tiebreak.to_string());
     let mut args: Vec<Sql> = wh.args.clone();
     args.push(Sql::Integer(limit));
@@ -125,24 +106,35 @@ fn var_row(r: &Row<'_>) -> rusqlite::Result<VariableRow> {
     })
 }
 
-/// Variables matching `wh` (columns of `variable`), ordered and paged, and the total.
+/// The fields a variable list filters and orders on.
+pub const VARIABLE_FIELDS: Fields = Fields(&[
+    ("key", "key"),
+    ("id", "rowid"),
+    ("val", "val"),
+    ("description", "description"),
+    ("is_encrypted", "is_encrypted"),
+]);
+
+/// Variables matching `filter`, ordered and paged, and the total.
 pub fn list_variables(
-    c: &Connection,
-    wh: &Where,
+    db: &Db<'_>,
+    filter: &Filter,
     order: &Order,
-    page_: (i64, i64),
+    page_: Page,
 ) -> Result<(Vec<VariableRow>, i64)> {
     let t = Table {
         cols: VAR_COLS,
         from: "variable",
+        fields: VARIABLE_FIELDS,
         tiebreak: "rowid",
     };
-    page(c, &t, wh, order, page_, var_row)
+    page(db.conn(), &t, filter, order, page_, var_row)
 }
 
 /// Every variable, by key.
-pub fn all_variables(c: &Connection) -> Result<Vec<VariableRow>> {
-    let mut s = c
+pub fn all_variables(db: &Db<'_>) -> Result<Vec<VariableRow>> {
+    let mut s = db
+        .conn()
         .prepare_cached(&format!("SELECT {VAR_COLS} FROM variable ORDER BY key"))
         .map_err(sql)?;
     s.query_map([], var_row)
@@ -151,31 +143,34 @@ pub fn all_variables(c: &Connection) -> Result<Vec<VariableRow>> {
         .map_err(sql)
 }
 
-pub fn get_variable(c: &Connection, key: &str) -> Result<Option<VariableRow>> {
-    c.query_row(
-        &format!("SELECT {VAR_COLS} FROM variable WHERE key = ?1"),
-        [key],
-        var_row,
-    )
-    .optional()
-    .map_err(sql)
+pub fn get_variable(db: &Db<'_>, key: &str) -> Result<Option<VariableRow>> {
+    db.conn()
+        .query_row(
+            &format!("SELECT {VAR_COLS} FROM variable WHERE key = ?1"),
+            [key],
+            var_row,
+        )
+        .optional()
+        .map_err(sql)
 }
 
 /// Inserts or replaces a variable (its value already encrypted).
-pub fn put_variable(tx: &Transaction<'_>, v: &VariableRow) -> Result<()> {
-    tx.execute(
-        "INSERT INTO variable(key, val, description, is_encrypted) VALUES (?1, ?2, ?3, ?4)
+pub fn put_variable(tx: &Tx<'_>, v: &VariableRow) -> Result<()> {
+    tx.conn()
+        .execute(
+            "INSERT INTO variable(key, val, description, is_encrypted) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(key) DO UPDATE SET val = excluded.val, description = excluded.description,
            is_encrypted = excluded.is_encrypted",
-        params![v.key, v.val, v.description, v.is_encrypted as i64],
-    )
-    .map_err(sql)?;
+            params![v.key, v.val, v.description, v.is_encrypted as i64],
+        )
+        .map_err(sql)?;
     Ok(())
 }
 
 /// Deletes a variable; whether it existed.
-pub fn delete_variable(tx: &Transaction<'_>, key: &str) -> Result<bool> {
+pub fn delete_variable(tx: &Tx<'_>, key: &str) -> Result<bool> {
     Ok(tx
+        .conn()
         .execute("DELETE FROM variable WHERE key = ?1", [key])
         .map_err(sql)?
         > 0)
@@ -200,24 +195,36 @@ fn conn_row(r: &Row<'_>) -> rusqlite::Result<ConnectionRow> {
     })
 }
 
-/// Connections matching `wh` (columns of `connection`), ordered and paged, and the total.
+/// The fields a connection list filters and orders on.
+pub const CONNECTION_FIELDS: Fields = Fields(&[
+    ("conn_id", "conn_id"),
+    ("conn_type", "conn_type"),
+    ("description", "description"),
+    ("host", "host"),
+    ("port", "port"),
+    ("id", "rowid"),
+]);
+
+/// Connections matching `filter`, ordered and paged, and the total.
 pub fn list_connections(
-    c: &Connection,
-    wh: &Where,
+    db: &Db<'_>,
+    filter: &Filter,
     order: &Order,
-    page_: (i64, i64),
+    page_: Page,
 ) -> Result<(Vec<ConnectionRow>, i64)> {
     let t = Table {
         cols: CONN_COLS,
         from: "connection",
+        fields: CONNECTION_FIELDS,
         tiebreak: "rowid",
     };
-    page(c, &t, wh, order, page_, conn_row)
+    page(db.conn(), &t, filter, order, page_, conn_row)
 }
 
 /// Every connection, by id.
-pub fn all_connections(c: &Connection) -> Result<Vec<ConnectionRow>> {
-    let mut s = c
+pub fn all_connections(db: &Db<'_>) -> Result<Vec<ConnectionRow>> {
+    let mut s = db
+        .conn()
         .prepare_cached(&format!(
             "SELECT {CONN_COLS} FROM connection ORDER BY conn_id"
         ))
@@ -228,19 +235,20 @@ pub fn all_connections(c: &Connection) -> Result<Vec<ConnectionRow>> {
         .map_err(sql)
 }
 
-pub fn get_connection(c: &Connection, conn_id: &str) -> Result<Option<ConnectionRow>> {
-    c.query_row(
-        &format!("SELECT {CONN_COLS} FROM connection WHERE conn_id = ?1"),
-        [conn_id],
-        conn_row,
-    )
-    .optional()
-    .map_err(sql)
+pub fn get_connection(db: &Db<'_>, conn_id: &str) -> Result<Option<ConnectionRow>> {
+    db.conn()
+        .query_row(
+            &format!("SELECT {CONN_COLS} FROM connection WHERE conn_id = ?1"),
+            [conn_id],
+            conn_row,
+        )
+        .optional()
+        .map_err(sql)
 }
 
 /// Inserts or replaces a connection (password and extra already encrypted).
-pub fn put_connection(tx: &Transaction<'_>, c: &ConnectionRow) -> Result<()> {
-    tx.execute(
+pub fn put_connection(tx: &Tx<'_>, c: &ConnectionRow) -> Result<()> {
+    tx.conn().execute(
         "INSERT INTO connection(conn_id, conn_type, description, host, schema, login, password, port, extra)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT(conn_id) DO UPDATE SET conn_type = excluded.conn_type,
@@ -264,8 +272,9 @@ pub fn put_connection(tx: &Transaction<'_>, c: &ConnectionRow) -> Result<()> {
 }
 
 /// Deletes a connection; whether it existed.
-pub fn delete_connection(tx: &Transaction<'_>, conn_id: &str) -> Result<bool> {
+pub fn delete_connection(tx: &Tx<'_>, conn_id: &str) -> Result<bool> {
     Ok(tx
+        .conn()
         .execute("DELETE FROM connection WHERE conn_id = ?1", [conn_id])
         .map_err(sql)?
         > 0)
@@ -299,40 +308,45 @@ fn pool_row(r: &Row<'_>) -> rusqlite::Result<PoolRow> {
     })
 }
 
-/// Pools matching `wh` (columns of `slot_pool p`), ordered and paged, and the total.
+/// The fields a pool list filters and orders on.
+pub const POOL_FIELDS: Fields = Fields(&[("id", "p.rowid"), ("pool", "p.pool")]);
+
+/// Pools matching `filter`, ordered and paged, and the total.
 pub fn list_pools(
-    c: &Connection,
-    wh: &Where,
+    db: &Db<'_>,
+    filter: &Filter,
     order: &Order,
-    page_: (i64, i64),
+    page_: Page,
 ) -> Result<(Vec<PoolRow>, i64)> {
     let t = Table {
         cols: POOL_COLS,
         from: POOL_FROM,
+        fields: POOL_FIELDS,
         tiebreak: "p.rowid",
     };
-    page(c, &t, wh, order, page_, pool_row)
+    page(db.conn(), &t, filter, order, page_, pool_row)
 }
 
-pub fn get_pool(c: &Connection, name: &str) -> Result<Option<PoolRow>> {
-    c.query_row(
-        &format!("SELECT {POOL_COLS} FROM {POOL_FROM} WHERE p.pool = ?1"),
-        [name],
-        pool_row,
-    )
-    .optional()
-    .map_err(sql)
+pub fn get_pool(db: &Db<'_>, name: &str) -> Result<Option<PoolRow>> {
+    db.conn()
+        .query_row(
+            &format!("SELECT {POOL_COLS} FROM {POOL_FROM} WHERE p.pool = ?1"),
+            [name],
+            pool_row,
+        )
+        .optional()
+        .map_err(sql)
 }
 
 /// Inserts or replaces a pool's settings.
 pub fn put_pool(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     name: &str,
     slots: i64,
     description: Option<&str>,
     include_deferred: bool,
 ) -> Result<()> {
-    tx.execute(
+    tx.conn().execute(
         "INSERT INTO slot_pool(pool, slots, description, include_deferred) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(pool) DO UPDATE SET slots = excluded.slots,
            description = excluded.description, include_deferred = excluded.include_deferred",
@@ -343,77 +357,12 @@ pub fn put_pool(
 }
 
 /// Deletes a pool; whether it existed.
-pub fn delete_pool(tx: &Transaction<'_>, name: &str) -> Result<bool> {
+pub fn delete_pool(tx: &Tx<'_>, name: &str) -> Result<bool> {
     Ok(tx
+        .conn()
         .execute("DELETE FROM slot_pool WHERE pool = ?1", [name])
         .map_err(sql)?
         > 0)
-}
-
-// --- audit log -------------------------------------------------------------------------
-
-const LOG_COLS: &str =
-    "id, dttm, dag_id, task_id, run_id, map_index, try_number, event, owner, extra";
-
-fn log_row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
-    Ok(LogRow {
-        id: r.get(0)?,
-        dttm: r.get(1)?,
-        dag_id: r.get(2)?,
-        task_id: r.get(3)?,
-        run_id: r.get(4)?,
-        map_index: r.get(5)?,
-        try_number: r.get(6)?,
-        event: r.get(7)?,
-        owner: r.get(8)?,
-        extra: r.get(9)?,
-    })
-}
-
-/// Appends an audit-log row (its `id` is ignored); the new id.
-pub fn insert_log(tx: &Transaction<'_>, l: &LogRow) -> Result<i64> {
-    tx.execute(
-        "INSERT INTO log(dttm, dag_id, task_id, run_id, map_index, try_number, event, owner, extra)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            l.dttm,
-            l.dag_id,
-            l.task_id,
-            l.run_id,
-            l.map_index,
-            l.try_number,
-            l.event,
-            l.owner,
-            l.extra
-        ],
-    )
-    .map_err(sql)?;
-    Ok(tx.last_insert_rowid())
-}
-
-/// Audit-log rows matching `wh` (columns of `log`), ordered and paged, and the total.
-pub fn list_logs(
-    c: &Connection,
-    wh: &Where,
-    order: &Order,
-    page_: (i64, i64),
-) -> Result<(Vec<LogRow>, i64)> {
-    let t = Table {
-        cols: LOG_COLS,
-        from: "log",
-        tiebreak: "id",
-    };
-    page(c, &t, wh, order, page_, log_row)
-}
-
-pub fn get_log(c: &Connection, id: i64) -> Result<Option<LogRow>> {
-    c.query_row(
-        &format!("SELECT {LOG_COLS} FROM log WHERE id = ?1"),
-        [id],
-        log_row,
-    )
-    .optional()
-    .map_err(sql)
 }
 
 #[cfg(test)]
@@ -425,14 +374,14 @@ mod tests {
     fn pool_counts_sum_slots_by_state_and_lists_page() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("leoflow.db")).unwrap();
-        s.write_sync(|tx| {
+        s.write_sync(|tx| -> Result<()> {
             put_pool(tx, "p1", 4, Some("d"), false)?;
             put_pool(tx, "p2", -1, None, true)?;
             Ok(())
         })
         .unwrap();
         let (pools, total) = s
-            .read_sync(|c| list_pools(c, &Where::default(), &vec![("p.pool", true)], (2, 0)))
+            .read_sync(|c| list_pools(c, &Filter::default(), &vec![("pool", true)], (2, 0)))
             .unwrap();
         assert_eq!(total, 3);
         assert_eq!(

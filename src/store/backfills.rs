@@ -3,19 +3,16 @@
 //! Creating a backfill inserts one `queued` run (`run_type = 'backfill'`) per logical date the
 //! caller computed from the DAG's timetable; an existing run for a date is skipped or
 //! re-queued according to `reprocess_behavior`. The scheduler starts queued runs as usual, and
-//! must leave those of a paused backfill alone (see [`RUNNABLE`]). A backfill is complete when
-//! none of its runs is queued or running any more.
+//! must leave those of a paused backfill alone (`sched::queued_runs`). A backfill is complete
+//! when none of its runs is queued or running any more.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 
-use super::runs::{self, CreateRunError, NewRun, TiRow};
-use super::{Result, now, sql};
-
-/// The condition (over `dag_run`, unaliased) a queued run must meet to be started: it is not
-/// part of a paused backfill. The scheduler's "start queued runs" query ANDs it in.
-pub const RUNNABLE: &str =
-    "NOT EXISTS (SELECT 1 FROM backfill b WHERE b.id = dag_run.backfill_id AND b.is_paused = 1)";
+use super::filter::{Fields, Order, order_sql};
+use super::runs::{self, CreateRunError, NewRun};
+use super::tis::{self, TiRow};
+use super::{Db, Result, Tx, now, sql};
 
 /// A row of `backfill`, with `completed_at` derived when every run has finished.
 #[derive(Debug, Clone)]
@@ -67,24 +64,39 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BackfillRow> {
 }
 
 /// One backfill.
-pub fn get(conn: &Connection, id: i64) -> Result<Option<BackfillRow>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM backfill b WHERE b.id = ?1"),
-        [id],
-        row,
-    )
-    .optional()
-    .map_err(sql)
+pub fn get(db: &Db<'_>, id: i64) -> Result<Option<BackfillRow>> {
+    db.conn()
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM backfill b WHERE b.id = ?1"),
+            [id],
+            row,
+        )
+        .optional()
+        .map_err(sql)
 }
 
-/// Backfills (of one DAG when given), ordered by a whitelisted column, and the total.
+/// The fields a backfill list orders on.
+const FIELDS: Fields = Fields(&[
+    ("id", "b.id"),
+    ("dag_id", "b.dag_id"),
+    ("from_date", "b.from_date"),
+    ("to_date", "b.to_date"),
+    ("created_at", "b.created_at"),
+    ("updated_at", "b.updated_at"),
+    ("completed_at", "b.completed_at"),
+    ("is_paused", "b.is_paused"),
+    ("max_active_runs", "b.max_active_runs"),
+]);
+
+/// Backfills (of one DAG when given), ordered (default: by id), and the total.
 pub fn list(
-    conn: &Connection,
+    db: &Db<'_>,
     dag_id: Option<&str>,
-    order: Option<(&'static str, bool)>,
+    order: Order,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<BackfillRow>, i64)> {
+    let conn = db.conn();
     let cond = if dag_id.is_some() {
         "b.dag_id = ?1"
     } else {
@@ -97,11 +109,12 @@ pub fn list(
             |r| r.get(0),
         )
         .map_err(sql)?;
-    let (col, desc) = order.unwrap_or(("b.id", false));
+    let mut by = order_sql(&order, &FIELDS)?;
+    by.push("b.id".into());
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT {COLUMNS} FROM backfill b WHERE {cond} ORDER BY {col} {}, b.id LIMIT {} OFFSET {}",
-            if desc { "DESC" } else { "ASC" },
+            "SELECT {COLUMNS} FROM backfill b WHERE {cond} ORDER BY {} LIMIT {} OFFSET {}",
+            by.join(", "),
             limit.max(0),
             offset.max(0)
         ))
@@ -129,12 +142,13 @@ pub enum Step {
 /// (`none`: skip every existing run; `failed`: re-run failed ones; `completed`: re-run every
 /// finished one). Running or queued runs are always skipped.
 pub fn plan(
-    conn: &Connection,
+    db: &Db<'_>,
     dag_id: &str,
     dates: &[String],
     reprocess: &str,
 ) -> Result<Vec<(String, Step)>> {
-    let mut stmt = conn
+    let mut stmt = db
+        .conn()
         .prepare_cached("SELECT run_id, state FROM dag_run WHERE dag_id = ?1 AND logical_date = ?2 ORDER BY id DESC LIMIT 1")
         .map_err(sql)?;
     let mut out = Vec::with_capacity(dates.len());
@@ -188,12 +202,13 @@ impl From<super::StoreError> for CreateError {
 /// Creates the backfill and its runs for `dates` (logical dates, oldest first; inserted
 /// newest first when `run_backwards`). `retries` gives a task's retries for re-queued runs.
 pub fn create(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     new: &NewBackfill,
     dates: &[String],
     retries: &dyn Fn(&TiRow) -> i64,
 ) -> std::result::Result<BackfillRow, CreateError> {
     let running: Option<i64> = tx
+        .conn()
         .query_row(
             concat!(
                 "SELECT b.id FROM backfill b WHERE b.dag_id = ?1 AND ",
@@ -209,7 +224,7 @@ pub fn create(
         return Err(CreateError::AlreadyRunning(new.dag_id.clone()));
     }
     let now = now();
-    tx.execute(
+    tx.conn().execute(
         "INSERT INTO backfill(dag_id, from_date, to_date, dag_run_conf, reprocess_behavior, max_active_runs,
              run_backwards, triggering_user_name, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
@@ -226,7 +241,7 @@ pub fn create(
         ],
     )
     .map_err(sql)?;
-    let id = tx.last_insert_rowid();
+    let id = tx.conn().last_insert_rowid();
     let mut steps = plan(tx, &new.dag_id, dates, &new.reprocess_behavior)?;
     if new.run_backwards {
         steps.reverse();
@@ -253,8 +268,8 @@ pub fn create(
                 attach(tx, id, &run.dag_id, &run.run_id)?;
             }
             Step::Reprocess(run_id) => {
-                let tis = runs::tis_of_run(tx, &new.dag_id, &run_id)?;
-                runs::clear(tx, &tis, retries)?;
+                let tis = tis::of_run(tx, &new.dag_id, &run_id)?;
+                tis::clear(tx, &tis, retries, true)?;
                 attach(tx, id, &new.dag_id, &run_id)?;
             }
             Step::Skip(_) => {}
@@ -263,12 +278,13 @@ pub fn create(
     Ok(get(tx, id)?.expect("just inserted"))
 }
 
-fn attach(tx: &Transaction<'_>, id: i64, dag_id: &str, run_id: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE dag_run SET backfill_id = ?1 WHERE dag_id = ?2 AND run_id = ?3",
-        params![id, dag_id, run_id],
-    )
-    .map_err(sql)?;
+fn attach(tx: &Tx<'_>, id: i64, dag_id: &str, run_id: &str) -> Result<()> {
+    tx.conn()
+        .execute(
+            "UPDATE dag_run SET backfill_id = ?1 WHERE dag_id = ?2 AND run_id = ?3",
+            params![id, dag_id, run_id],
+        )
+        .map_err(sql)?;
     Ok(())
 }
 
@@ -283,18 +299,20 @@ fn run_id_ts(stored: &str) -> String {
 }
 
 /// Pauses or unpauses a backfill.
-pub fn set_paused(tx: &Transaction<'_>, id: i64, paused: bool) -> Result<()> {
-    tx.execute(
-        "UPDATE backfill SET is_paused = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, paused, now()],
-    )
-    .map_err(sql)?;
+pub fn set_paused(tx: &Tx<'_>, id: i64, paused: bool) -> Result<()> {
+    tx.conn()
+        .execute(
+            "UPDATE backfill SET is_paused = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, paused, now()],
+        )
+        .map_err(sql)?;
     Ok(())
 }
 
 /// Cancels a backfill as Airflow does: paused, its queued runs failed, `completed_at` set.
 /// Returns the runs that were failed.
-pub fn cancel(tx: &Transaction<'_>, id: i64) -> Result<Vec<(String, String)>> {
+pub fn cancel(tx: &Tx<'_>, id: i64) -> Result<Vec<(String, String)>> {
+    let tx = tx.conn();
     let now = now();
     let failed: Vec<(String, String)> = {
         let mut st = tx
@@ -318,20 +336,4 @@ pub fn cancel(tx: &Transaction<'_>, id: i64) -> Result<Vec<(String, String)>> {
     )
     .map_err(sql)?;
     Ok(failed)
-}
-
-/// For the scheduler: whether a queued run may start as far as its backfill is concerned.
-/// `None` when the run is not part of a backfill (the DAG's `max_active_runs` applies);
-/// `Some(false)` when its backfill is paused or already runs `max_active_runs` runs.
-pub fn may_start(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Option<bool>> {
-    conn.query_row(
-        "SELECT b.is_paused = 0 AND (SELECT COUNT(*) FROM dag_run x WHERE x.backfill_id = b.id
-             AND x.state = 'running') < b.max_active_runs
-         FROM dag_run r JOIN backfill b ON b.id = r.backfill_id
-         WHERE r.dag_id = ?1 AND r.run_id = ?2",
-        [dag_id, run_id],
-        |r| r.get::<_, bool>(0),
-    )
-    .optional()
-    .map_err(sql)
 }

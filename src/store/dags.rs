@@ -9,11 +9,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
-use super::runs::Where;
-use super::{Result, now, sql};
+use super::filter::{Fields, Filter, Order, Where, order_sql};
+use super::{Db, Result, Tx, now, sql};
 use crate::dag::{Dag, ImportError, ParseResult};
 
 /// What a write changed, for the event bus.
@@ -54,10 +54,11 @@ pub fn spec_hash(spec: &str, source: &str) -> String {
 
 /// Records one parse of a file. Returns what changed.
 pub fn record_parse(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     parsed: &ParsedFile<'_>,
     paused_by_default: bool,
 ) -> Result<Vec<Change>> {
+    let tx = tx.conn();
     let now = now();
     let mut changes = Vec::new();
     let mut errors: Vec<ImportError> = parsed.result.import_errors.clone();
@@ -114,7 +115,7 @@ pub fn record_parse(
 }
 
 fn upsert_dag(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     dag: &Dag,
     parsed: &ParsedFile<'_>,
     paused_by_default: bool,
@@ -256,7 +257,7 @@ fn version_number(conn: &Connection, id: &str) -> Result<i64> {
 
 /// Sets (or clears, with no errors) the import error of `file`; `true` when it changed.
 fn set_import_error(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     file: &str,
     relative: &str,
     errors: &[ImportError],
@@ -303,7 +304,8 @@ fn set_import_error(
 }
 
 /// A DAG file disappeared: its DAGs go stale and its import error is cleared.
-pub fn record_removed(tx: &Transaction<'_>, file: &str) -> Result<Vec<Change>> {
+pub fn record_removed(tx: &Tx<'_>, file: &str) -> Result<Vec<Change>> {
+    let tx = tx.conn();
     let mut changes = Vec::new();
     let ids: Vec<String> = {
         let mut stmt = tx
@@ -332,8 +334,9 @@ pub fn record_removed(tx: &Transaction<'_>, file: &str) -> Result<Vec<Change>> {
 }
 
 /// Every file the store knows as a DAG source: live DAGs' files and files with import errors.
-pub fn known_files(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn
+pub fn known_files(db: &Db<'_>) -> Result<Vec<String>> {
+    let mut stmt = db
+        .conn()
         .prepare(
             "SELECT fileloc FROM dag WHERE is_stale = 0 UNION SELECT filename FROM import_error",
         )
@@ -434,38 +437,123 @@ fn dag_row(conn: &Connection) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result
 }
 
 /// SQL for the state of a DAG's latest run (by `run_after`), over `dag d`.
-pub const LAST_RUN_STATE: &str = "(SELECT lr.state FROM dag_run lr WHERE lr.dag_id = d.dag_id ORDER BY lr.run_after DESC, lr.id DESC LIMIT 1)";
+const LAST_RUN_STATE: &str = "(SELECT lr.state FROM dag_run lr WHERE lr.dag_id = d.dag_id ORDER BY lr.run_after DESC, lr.id DESC LIMIT 1)";
 /// SQL for the start date of a DAG's latest run, over `dag d`.
-pub const LAST_RUN_START: &str = "(SELECT lr.start_date FROM dag_run lr WHERE lr.dag_id = d.dag_id ORDER BY lr.run_after DESC, lr.id DESC LIMIT 1)";
+const LAST_RUN_START: &str = "(SELECT lr.start_date FROM dag_run lr WHERE lr.dag_id = d.dag_id ORDER BY lr.run_after DESC, lr.id DESC LIMIT 1)";
 
-/// DAGs matching `wh` (conditions over `dag d`), ordered by a whitelisted column (default
-/// `dag_id`), and the total count before paging.
-pub fn list_dags(
-    conn: &Connection,
-    wh: &Where,
-    order_by: Option<(&'static str, bool)>,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<DagRow>, i64)> {
+/// The fields a DAG list filters and orders on (over `dag d`).
+pub const FIELDS: Fields = Fields(&[
+    ("dag_id", "d.dag_id"),
+    ("is_paused", "d.is_paused"),
+    ("is_stale", "d.is_stale"),
+    (
+        "has_import_errors",
+        "EXISTS(SELECT 1 FROM import_error e WHERE e.filename = d.fileloc)",
+    ),
+    ("next_dagrun", "d.next_dagrun_run_after"),
+    ("last_run_state", LAST_RUN_STATE),
+    ("last_run_start_date", LAST_RUN_START),
+]);
+
+/// The fields of a DAG's runs that [`DagFilter::runs`] filters on (over `dag_run x`).
+const RUN_FIELDS: Fields = Fields(&[
+    ("start_date", "x.start_date"),
+    ("end_date", "x.end_date"),
+    ("state", "x.state"),
+]);
+
+/// What [`list_dags`] selects.
+#[derive(Debug, Clone, Default)]
+pub struct DagFilter {
+    /// Conditions over [`FIELDS`].
+    pub filter: Filter,
+    /// Tags the DAG has: any of them (or all when `all_tags`); nothing when empty.
+    pub tags: Vec<String>,
+    pub all_tags: bool,
+    /// Owners (any of them) in the DAG's comma-separated `owners`.
+    pub owners: Vec<String>,
+    /// Conditions one of the DAG's runs must meet together (none: no condition).
+    pub runs: Filter,
+    /// Default: by `dag_id`.
+    pub order: Order,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl DagFilter {
+    /// Every DAG matching `filter`, by id.
+    pub fn all(filter: Filter) -> DagFilter {
+        DagFilter {
+            filter,
+            limit: i64::MAX,
+            ..Default::default()
+        }
+    }
+
+    fn clause(&self) -> Result<Where> {
+        let mut wh = Where::of(&self.filter, &FIELDS)?;
+        if !self.tags.is_empty() {
+            let list: Vec<String> = self.tags.iter().map(|t| wh.arg(t.clone())).collect();
+            let list = list.join(",");
+            if self.all_tags {
+                wh.raw(format!(
+                    "(SELECT COUNT(DISTINCT name) FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({list})) = {}",
+                    self.tags.len()
+                ));
+            } else {
+                wh.raw(format!(
+                    "EXISTS(SELECT 1 FROM dag_tag t WHERE t.dag_id = d.dag_id AND t.name IN ({list}))"
+                ));
+            }
+        }
+        if !self.owners.is_empty() {
+            let parts: Vec<String> = self
+                .owners
+                .iter()
+                .map(|o| {
+                    let a = wh.arg(o.clone());
+                    format!("(',' || replace(d.owners, ' ', '') || ',') LIKE ('%,' || {a} || ',%')")
+                })
+                .collect();
+            wh.raw(format!("({})", parts.join(" OR ")));
+        }
+        if !self.runs.is_empty() {
+            let mut sub = Where {
+                args: std::mem::take(&mut wh.args),
+                ..Default::default()
+            };
+            sub.add(&self.runs, &RUN_FIELDS)?;
+            wh.args = std::mem::take(&mut sub.args);
+            wh.raw(format!(
+                "EXISTS(SELECT 1 FROM dag_run x WHERE x.dag_id = d.dag_id AND {})",
+                sub.sql()
+            ));
+        }
+        Ok(wh)
+    }
+}
+
+/// DAGs matching `f`, ordered (default `dag_id`), and the total count before paging.
+pub fn list_dags(db: &Db<'_>, f: &DagFilter) -> Result<(Vec<DagRow>, i64)> {
+    let conn = db.conn();
+    let wh = f.clause()?;
     let where_ = wh.sql();
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM dag d WHERE {where_}"))
         .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
         .map_err(sql)?;
-    let (col, desc) = order_by.unwrap_or(("d.dag_id", false));
-    let dir = if desc { "DESC" } else { "ASC" };
-    let order = if col == "d.dag_id" {
-        format!("d.dag_id {dir}")
-    } else {
-        format!("{col} {dir}, d.dag_id")
-    };
+    let mut order = order_sql(&f.order, &FIELDS)?;
+    if order.first().is_none_or(|o| !o.starts_with("d.dag_id ")) {
+        order.push("d.dag_id".into());
+    }
+    let order = order.join(", ");
     // The page's ids first (an index scan that stops at the page for the default order), then
     // the full rows (subqueries, the model) of those only.
     let q = format!(
         "SELECT {DAG_COLUMNS} FROM (SELECT d.dag_id AS page_id FROM dag d WHERE {where_} ORDER BY {order}
              LIMIT {} OFFSET {}) p JOIN dag d ON d.dag_id = p.page_id ORDER BY {order}",
-        limit.max(0),
-        offset.max(0)
+        f.limit.max(0),
+        f.offset.max(0)
     );
     let mut stmt = conn.prepare_cached(&q).map_err(sql)?;
     let rows = stmt
@@ -478,7 +566,8 @@ pub fn list_dags(
 
 /// Deletes a DAG and everything recorded about it (runs, task instances, versions, tags,
 /// backfills); returns how many rows went, `None` when the DAG does not exist.
-pub fn delete_dag(tx: &Transaction<'_>, dag_id: &str) -> Result<Option<i64>> {
+pub fn delete_dag(tx: &Tx<'_>, dag_id: &str) -> Result<Option<i64>> {
+    let tx = tx.conn();
     let exists: bool = tx
         .query_row(
             "SELECT EXISTS(SELECT 1 FROM dag WHERE dag_id = ?1)",
@@ -502,14 +591,19 @@ pub fn delete_dag(tx: &Transaction<'_>, dag_id: &str) -> Result<Option<i64>> {
     Ok(Some(n))
 }
 
-/// Distinct tag names matching `wh` (over `dag_tag t`), ordered by name, and the total.
+/// The fields a tag list filters on (over `dag_tag t`).
+pub const TAG_FIELDS: Fields = Fields(&[("name", "t.name")]);
+
+/// Distinct tag names matching `filter` (over [`TAG_FIELDS`]), ordered by name, and the total.
 pub fn tags(
-    conn: &Connection,
-    wh: &Where,
+    db: &Db<'_>,
+    filter: &Filter,
     desc: bool,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<String>, i64)> {
+    let conn = db.conn();
+    let wh = Where::of(filter, &TAG_FIELDS)?;
     let where_ = wh.sql();
     let total: i64 = conn
         .query_row(
@@ -535,8 +629,11 @@ pub fn tags(
 }
 
 /// Pool names that exist.
-pub fn pool_names(conn: &Connection) -> Result<HashSet<String>> {
-    let mut stmt = conn.prepare("SELECT pool FROM slot_pool").map_err(sql)?;
+pub fn pool_names(db: &Db<'_>) -> Result<HashSet<String>> {
+    let mut stmt = db
+        .conn()
+        .prepare("SELECT pool FROM slot_pool")
+        .map_err(sql)?;
     stmt.query_map([], |r| r.get(0))
         .map_err(sql)?
         .collect::<std::result::Result<_, _>>()
@@ -544,7 +641,8 @@ pub fn pool_names(conn: &Connection) -> Result<HashSet<String>> {
 }
 
 /// One DAG by id.
-pub fn get_dag(conn: &Connection, dag_id: &str) -> Result<Option<DagRow>> {
+pub fn get_dag(db: &Db<'_>, dag_id: &str) -> Result<Option<DagRow>> {
+    let conn = db.conn();
     conn.prepare_cached(&format!(
         "SELECT {DAG_COLUMNS} FROM dag d WHERE d.dag_id = ?1"
     ))
@@ -553,8 +651,9 @@ pub fn get_dag(conn: &Connection, dag_id: &str) -> Result<Option<DagRow>> {
 }
 
 /// Pauses or unpauses a DAG; `false` when it does not exist.
-pub fn set_paused(tx: &Transaction<'_>, dag_id: &str, paused: bool) -> Result<bool> {
+pub fn set_paused(tx: &Tx<'_>, dag_id: &str, paused: bool) -> Result<bool> {
     Ok(tx
+        .conn()
         .execute(
             "UPDATE dag SET is_paused = ?2 WHERE dag_id = ?1",
             params![dag_id, paused],
@@ -586,8 +685,9 @@ fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 /// Every version of a DAG, oldest first.
-pub fn versions(conn: &Connection, dag_id: &str) -> Result<Vec<VersionRow>> {
-    let mut stmt = conn
+pub fn versions(db: &Db<'_>, dag_id: &str) -> Result<Vec<VersionRow>> {
+    let mut stmt = db
+        .conn()
         .prepare("SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 ORDER BY version_number")
         .map_err(sql)?;
     stmt.query_map([dag_id], version_row)
@@ -597,7 +697,7 @@ pub fn versions(conn: &Connection, dag_id: &str) -> Result<Vec<VersionRow>> {
 }
 
 /// One version by number (`None`: the latest).
-pub fn version(conn: &Connection, dag_id: &str, number: Option<i64>) -> Result<Option<VersionRow>> {
+pub fn version(db: &Db<'_>, dag_id: &str, number: Option<i64>) -> Result<Option<VersionRow>> {
     let q = match number {
         Some(_) => {
             "SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 AND version_number = ?2"
@@ -606,9 +706,34 @@ pub fn version(conn: &Connection, dag_id: &str, number: Option<i64>) -> Result<O
             "SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 AND version_number >= ?2 ORDER BY version_number DESC LIMIT 1"
         }
     };
-    conn.query_row(q, params![dag_id, number.unwrap_or(0)], version_row)
+    db.conn()
+        .query_row(q, params![dag_id, number.unwrap_or(0)], version_row)
         .optional()
         .map_err(sql)
+}
+
+/// The content hash of a version (`None` when there is no such version).
+pub fn version_hash(db: &Db<'_>, version_id: &str) -> Result<Option<String>> {
+    db.conn()
+        .prepare_cached("SELECT spec_hash FROM dag_version WHERE id = ?1")
+        .and_then(|mut st| st.query_row([version_id], |r| r.get(0)).optional())
+        .map_err(sql)
+}
+
+/// The DAG model of a version (`None` when there is no such version).
+pub fn version_model(db: &Db<'_>, version_id: &str) -> Result<Option<Dag>> {
+    let spec: Option<String> = db
+        .conn()
+        .prepare_cached("SELECT spec FROM dag_version WHERE id = ?1")
+        .and_then(|mut st| st.query_row([version_id], |r| r.get(0)).optional())
+        .map_err(sql)?;
+    spec.map(|s| {
+        serde_json::from_str(&s).map_err(|e| super::StoreError::Model {
+            what: format!("DAG version {version_id}"),
+            err: e.to_string(),
+        })
+    })
+    .transpose()
 }
 
 /// A row of `import_error`.
@@ -625,11 +750,12 @@ pub struct ImportErrorRow {
 
 /// Import errors, newest id last, with the total count.
 pub fn import_errors(
-    conn: &Connection,
+    db: &Db<'_>,
     limit: i64,
     offset: i64,
     desc: bool,
 ) -> Result<(Vec<ImportErrorRow>, i64)> {
+    let conn = db.conn();
     let total: i64 = conn
         .query_row("SELECT COUNT(*) FROM import_error", [], |r| r.get(0))
         .map_err(sql)?;

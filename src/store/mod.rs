@@ -1,26 +1,36 @@
 //! The metadata store: one SQLite file (`leoflow.db`) opened in WAL mode, its embedded
 //! migrations, and the connections the rest of the process borrows.
 //!
-//! `Store` hands out one writer connection (serialised behind a mutex, so every write is one
+//! `Store` keeps one writer connection (serialised behind a mutex, so every write is one
 //! short transaction) and a small pool of reader connections, which WAL lets run beside the
 //! writer. Callers on the async runtime use [`Store::read`] / [`Store::write`], which run the
 //! closure on tokio's blocking pool.
 //!
-//! **Invariant:** only this module opens SQLite. A database written by a newer binary (its
-//! `user_version` above what we know) is refused before anything writes to it, so the file
-//! stays byte-identical.
+//! The closures receive a [`Db`] (read) or a [`Tx`] (one write transaction): opaque handles
+//! whose connection only this module can reach. Callers compose the typed query functions of
+//! the submodules (`runs::get`, `dags::set_paused`, ...) inside one transaction; they never
+//! write SQL.
+//!
+//! **Invariant:** only this module opens SQLite or holds SQL text. A database written by a
+//! newer binary (its `user_version` above what we know) is refused before anything writes to
+//! it, so the file stays byte-identical.
 
 pub mod admin;
+pub mod audit;
 pub mod backfills;
 pub mod dags;
+pub mod filter;
 mod migrate;
 pub mod runs;
+pub mod sched;
+pub mod tis;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, OpenFlags};
 
 pub use migrate::{
     MIGRATIONS, Migration, Status as MigrationStatus, latest as latest_version,
@@ -59,10 +69,39 @@ pub enum StoreError {
     },
     #[error("the metadata store is shutting down")]
     Closed,
+    #[error("internal error: no field {0:?} to filter or order on")]
+    UnknownField(String),
+    #[error("the stored model of {what} does not parse: {err}")]
+    Model { what: String, err: String },
 }
 
 /// Shorthand for results from this module.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A read handle on the database, lent to the closures of [`Store::read`]: the typed query
+/// functions of this module's submodules take it. Its connection stays inside `store`.
+pub struct Db<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> Db<'a> {
+    pub(in crate::store) fn conn(&self) -> &'a Connection {
+        self.conn
+    }
+}
+
+/// A write transaction, lent to the closures of [`Store::write`]: committed when the closure
+/// returns `Ok`, rolled back otherwise. It reads like a [`Db`].
+pub struct Tx<'a> {
+    db: Db<'a>,
+}
+
+impl<'a> std::ops::Deref for Tx<'a> {
+    type Target = Db<'a>;
+    fn deref(&self) -> &Db<'a> {
+        &self.db
+    }
+}
 
 /// A handle on the metadata database; cheap to clone.
 #[derive(Clone)]
@@ -126,13 +165,19 @@ impl Store {
         &self.inner.path
     }
 
-    /// Runs `f` in one write transaction (committed when `f` returns `Ok`).
-    pub fn write_sync<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` in one write transaction: committed when `f` returns `Ok`, rolled back when it
+    /// returns an error (of the store, or of the caller's own kind).
+    pub fn write_sync<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let out = f(&tx)?;
+        let out = f(&Tx {
+            db: Db { conn: &tx },
+        })?;
         tx.commit().map_err(|e| self.err(e))?;
         self.bump_generation();
         Ok(out)
@@ -153,7 +198,10 @@ impl Store {
     }
 
     /// Runs `f` on a reader connection.
-    pub fn read_sync<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub fn read_sync<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Db<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let conn = self
             .inner
             .readers
@@ -164,7 +212,7 @@ impl Store {
             Some(c) => c,
             None => connect(&self.inner.path)?,
         };
-        let out = f(&conn);
+        let out = f(&Db { conn: &conn });
         let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
         if pool.len() < MAX_READERS {
             pool.push(conn);
@@ -173,10 +221,10 @@ impl Store {
     }
 
     /// [`Store::read_sync`] on tokio's blocking pool.
-    pub async fn read<T: Send + 'static>(
+    pub async fn read<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+        f: impl FnOnce(&Db<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.read_sync(f))
             .await
@@ -184,10 +232,10 @@ impl Store {
     }
 
     /// [`Store::write_sync`] on tokio's blocking pool.
-    pub async fn write<T: Send + 'static>(
+    pub async fn write<T: Send + 'static, E: From<StoreError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.write_sync(f))
             .await
@@ -196,8 +244,9 @@ impl Store {
 
     /// A cheap liveness probe for health checks.
     pub fn ping(&self) -> Result<()> {
-        self.read_sync(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))
+        self.read_sync(|db| {
+            db.conn()
+                .query_row("SELECT 1", [], |_| Ok(()))
                 .map_err(|e| self.err(e))
         })
     }
@@ -305,7 +354,8 @@ mod tests {
         let s = Store::open(&path).unwrap();
         let mode: String = s
             .read_sync(|c| {
-                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                c.conn()
+                    .query_row("PRAGMA journal_mode", [], |r| r.get(0))
                     .map_err(|e| s.err(e))
             })
             .unwrap();
@@ -314,7 +364,8 @@ mod tests {
         let s = Store::open(&path).unwrap();
         let n: i64 = s
             .read_sync(|c| {
-                c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+                c.conn()
+                    .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
                     .map_err(|e| s.err(e))
             })
             .unwrap();
@@ -347,14 +398,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("x.db")).unwrap();
         let r: Result<()> = s.write_sync(|tx| {
-            tx.execute("INSERT INTO meta(key, value) VALUES ('a', 'b')", [])
+            tx.conn()
+                .execute("INSERT INTO meta(key, value) VALUES ('a', 'b')", [])
                 .map_err(|e| s.err(e))?;
             Err(StoreError::Closed)
         });
         assert!(r.is_err());
         let n: i64 = s
             .read_sync(|c| {
-                c.query_row("SELECT COUNT(*) FROM meta WHERE key='a'", [], |r| r.get(0))
+                c.conn()
+                    .query_row("SELECT COUNT(*) FROM meta WHERE key='a'", [], |r| r.get(0))
                     .map_err(|e| s.err(e))
             })
             .unwrap();

@@ -1,9 +1,11 @@
-//! Queries over `dag_run`.
+//! Queries over `dag_run`: list with filters, one run, create (with a task instance per task),
+//! mark, note, delete, counts.
 
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{OptionalExtension, params_from_iter};
 use serde_json::Value;
 
-use super::{Result, StoreError, sql};
+use super::filter::{Fields, Filter, Order, Where, order_sql};
+use super::{Db, Result, StoreError, Tx, sql};
 
 /// A row of `dag_run` with its version.
 #[derive(Debug, Clone)]
@@ -58,45 +60,68 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     })
 }
 
-/// Filters for [`list`], as the Airflow API names them.
+/// The fields a run list filters and orders on (over `dag_run r` and its version `v`).
+pub const FIELDS: Fields = Fields(&[
+    ("id", "r.id"),
+    ("dag_id", "r.dag_id"),
+    ("run_id", "r.run_id"),
+    ("state", "r.state"),
+    ("run_type", "r.run_type"),
+    ("run_after", "r.run_after"),
+    ("logical_date", "r.logical_date"),
+    ("start_date", "r.start_date"),
+    ("end_date", "r.end_date"),
+    ("data_interval_start", "r.data_interval_start"),
+    ("data_interval_end", "r.data_interval_end"),
+    (
+        "updated_at",
+        "COALESCE(r.end_date, r.start_date, r.queued_at)",
+    ),
+    (
+        "duration",
+        "((julianday(r.end_date) - julianday(r.start_date)) * 86400.0)",
+    ),
+    ("triggering_user_name", "r.triggering_user_name"),
+    ("conf", "r.conf"),
+    ("version_number", "v.version_number"),
+]);
+
+/// What [`list`] selects: a filter over [`FIELDS`], an order (default: creation) and a page.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
-    /// `None` for every DAG (`~`).
-    pub dag_id: Option<String>,
-    pub states: Vec<String>,
-    pub run_types: Vec<String>,
-    /// `(column, operator, value)` range filters on timestamps, e.g. `("r.run_after", ">=", ..)`.
-    pub ranges: Vec<(&'static str, &'static str, String)>,
-    pub order_by: Option<(&'static str, bool)>,
+    pub filter: Filter,
+    pub order: Order,
     pub limit: i64,
     pub offset: i64,
-    /// More conditions over `dag_run r` (patterns, id lists), ANDed with the above.
-    pub extra: Where,
+}
+
+impl RunFilter {
+    /// Every run matching `filter`, oldest first.
+    pub fn all(filter: Filter) -> RunFilter {
+        RunFilter {
+            filter,
+            limit: i64::MAX,
+            ..Default::default()
+        }
+    }
 }
 
 /// Runs matching `f`, and the total before paging.
-pub fn list(conn: &Connection, f: &RunFilter) -> Result<(Vec<RunRow>, i64)> {
-    let mut wh = f.extra.clone();
-    if let Some(d) = &f.dag_id {
-        wh.eq("r.dag_id", d.clone());
-    }
-    wh.any_of("r.state", &f.states);
-    wh.any_of("r.run_type", &f.run_types);
-    for (col, op, v) in &f.ranges {
-        let p = wh.arg(v.clone());
-        wh.raw(format!("{col} {op} {p}"));
-    }
+pub fn list(db: &Db<'_>, f: &RunFilter) -> Result<(Vec<RunRow>, i64)> {
+    let conn = db.conn();
+    let wh = Where::of(&f.filter, &FIELDS)?;
     let where_ = wh.sql();
     let args = wh.args;
+    let from = "dag_run r LEFT JOIN dag_version v ON v.id = r.dag_version_id";
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM dag_run r WHERE {where_}"))
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {where_}"))
         .and_then(|mut s| s.query_row(params_from_iter(args.iter()), |r| r.get(0)))
         .map_err(sql)?;
-    let (col, desc) = f.order_by.unwrap_or(("r.id", false));
+    let mut order = order_sql(&f.order, &FIELDS)?;
+    order.push("r.id".into());
     let q = format!(
-        "SELECT {COLUMNS} FROM dag_run r LEFT JOIN dag_version v ON v.id = r.dag_version_id
-         WHERE {where_} ORDER BY {col} {}, r.id LIMIT {} OFFSET {}",
-        if desc { "DESC" } else { "ASC" },
+        "SELECT {COLUMNS} FROM {from} WHERE {where_} ORDER BY {} LIMIT {} OFFSET {}",
+        order.join(", "),
         f.limit.max(0),
         f.offset.max(0)
     );
@@ -110,8 +135,8 @@ pub fn list(conn: &Connection, f: &RunFilter) -> Result<(Vec<RunRow>, i64)> {
 }
 
 /// One run.
-pub fn get(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Option<RunRow>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dag_run r LEFT JOIN dag_version v ON v.id = r.dag_version_id WHERE r.dag_id = ?1 AND r.run_id = ?2"))
+pub fn get(db: &Db<'_>, dag_id: &str, run_id: &str) -> Result<Option<RunRow>> {
+    db.conn().prepare_cached(&format!("SELECT {COLUMNS} FROM dag_run r LEFT JOIN dag_version v ON v.id = r.dag_version_id WHERE r.dag_id = ?1 AND r.run_id = ?2"))
         .and_then(|mut st| st.query_row([dag_id, run_id], row).optional())
         .map_err(sql)
 }
@@ -145,10 +170,7 @@ pub enum CreateRunError {
 
 /// Creates a queued run pinned to the DAG's latest version, with a task instance (no state
 /// yet) for every task. Returns the run.
-pub fn create(
-    tx: &rusqlite::Transaction<'_>,
-    new: &NewRun,
-) -> std::result::Result<RunRow, CreateRunError> {
+pub fn create(tx: &Tx<'_>, new: &NewRun) -> std::result::Result<RunRow, CreateRunError> {
     let Some(row) = super::dags::get_dag(tx, &new.dag_id)? else {
         return Err(CreateRunError::NoDag(new.dag_id.clone()));
     };
@@ -156,7 +178,8 @@ pub fn create(
         .latest_version_id
         .clone()
         .ok_or_else(|| CreateRunError::NoDag(new.dag_id.clone()))?;
-    let exists: bool = tx
+    let conn = tx.conn();
+    let exists: bool = conn
         .query_row(
             "SELECT EXISTS(SELECT 1 FROM dag_run WHERE dag_id = ?1 AND run_id = ?2)",
             [&new.dag_id, &new.run_id],
@@ -170,7 +193,7 @@ pub fn create(
         });
     }
     let now = super::now();
-    tx.execute(
+    conn.execute(
         "INSERT INTO dag_run(dag_id, run_id, dag_version_id, run_type, state, logical_date, run_after,
              data_interval_start, data_interval_end, queued_at, conf, note, triggered_by, triggering_user_name)
          VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -192,7 +215,7 @@ pub fn create(
     )
     .map_err(sql)?;
     for t in &row.dag.tasks {
-        tx.execute(
+        conn.execute(
             "INSERT INTO task_instance(id, dag_id, run_id, task_id, map_index, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id)
              VALUES (?1, ?2, ?3, ?4, -1, ?5, ?6, ?7, ?8, ?9, ?10)",
             rusqlite::params![
@@ -213,413 +236,13 @@ pub fn create(
     Ok(get(tx, &new.dag_id, &new.run_id)?.expect("just inserted"))
 }
 
-/// A row of `task_instance`.
-#[derive(Debug, Clone)]
-pub struct TiRow {
-    pub id: String,
-    pub dag_id: String,
-    pub run_id: String,
-    pub task_id: String,
-    pub map_index: i64,
-    pub try_number: i64,
-    pub max_tries: i64,
-    pub state: Option<String>,
-    pub start_date: Option<String>,
-    pub end_date: Option<String>,
-    pub duration: Option<f64>,
-    pub queued_dttm: Option<String>,
-    pub scheduled_dttm: Option<String>,
-    pub next_retry_at: Option<String>,
-    pub pid: Option<i64>,
-    pub operator: Option<String>,
-    pub pool: String,
-    pub pool_slots: i64,
-    pub priority_weight: i64,
-    pub dag_version_id: Option<String>,
-    pub rendered_fields: Value,
-    pub note: Option<String>,
-    pub error: Option<String>,
-}
-
-const TI_COLUMNS: &str = "id, dag_id, run_id, task_id, map_index, try_number, max_tries, state, start_date, end_date,
-    duration, queued_dttm, scheduled_dttm, next_retry_at, pid, operator, pool, pool_slots, priority_weight,
-    dag_version_id, rendered_fields, note, error";
-
-fn ti_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TiRow> {
-    let rendered: String = r.get(20)?;
-    Ok(TiRow {
-        id: r.get(0)?,
-        dag_id: r.get(1)?,
-        run_id: r.get(2)?,
-        task_id: r.get(3)?,
-        map_index: r.get(4)?,
-        try_number: r.get(5)?,
-        max_tries: r.get(6)?,
-        state: r.get(7)?,
-        start_date: r.get(8)?,
-        end_date: r.get(9)?,
-        duration: r.get(10)?,
-        queued_dttm: r.get(11)?,
-        scheduled_dttm: r.get(12)?,
-        next_retry_at: r.get(13)?,
-        pid: r.get(14)?,
-        operator: r.get(15)?,
-        pool: r.get(16)?,
-        pool_slots: r.get(17)?,
-        priority_weight: r.get(18)?,
-        dag_version_id: r.get(19)?,
-        rendered_fields: serde_json::from_str(&rendered)
-            .unwrap_or(Value::Object(Default::default())),
-        note: r.get(21)?,
-        error: r.get(22)?,
-    })
-}
-
-/// Task instances matching a SQL condition over `task_instance` (with `?N` parameters).
-pub fn tis_where(
-    conn: &Connection,
-    cond: &str,
-    args: &[&dyn rusqlite::ToSql],
-) -> Result<Vec<TiRow>> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            "SELECT {TI_COLUMNS} FROM task_instance WHERE {cond}"
-        ))
-        .map_err(sql)?;
-    stmt.query_map(args, ti_row)
-        .map_err(sql)?
-        .collect::<std::result::Result<_, _>>()
-        .map_err(sql)
-}
-
-/// Every task instance of a run, by task id then map index.
-pub fn tis_of_run(conn: &Connection, dag_id: &str, run_id: &str) -> Result<Vec<TiRow>> {
-    tis_where(
-        conn,
-        "dag_id = ?1 AND run_id = ?2 ORDER BY task_id, map_index",
-        &[&dag_id, &run_id],
-    )
-}
-
-/// Resets task instances so they run again (state none, retries restart), puts their runs
-/// back to queued, and returns the cleared rows as they were.
-pub fn clear(
-    tx: &rusqlite::Transaction<'_>,
-    tis: &[TiRow],
-    retries: &dyn Fn(&TiRow) -> i64,
-) -> Result<()> {
-    clear_with(tx, tis, retries, true)
-}
-
-/// [`clear`], leaving the runs' states alone unless `reset_runs` (Airflow's `reset_dag_runs`).
-pub fn clear_with(
-    tx: &rusqlite::Transaction<'_>,
-    tis: &[TiRow],
-    retries: &dyn Fn(&TiRow) -> i64,
-    reset_runs: bool,
-) -> Result<()> {
-    let mut runs = std::collections::BTreeSet::new();
-    for ti in tis {
-        tx.execute(
-            "UPDATE task_instance SET state = NULL, start_date = NULL, end_date = NULL, duration = NULL,
-                 next_retry_at = NULL, error = NULL, pid = NULL, max_tries = try_number + ?2
-             WHERE id = ?1",
-            rusqlite::params![ti.id, retries(ti)],
-        )
-        .map_err(sql)?;
-        if reset_runs {
-            runs.insert((ti.dag_id.clone(), ti.run_id.clone()));
-        }
-    }
-    for (dag_id, run_id) in runs {
-        tx.execute(
-            "UPDATE dag_run SET state = 'queued', end_date = NULL, clear_number = clear_number + 1 WHERE dag_id = ?1 AND run_id = ?2",
-            [&dag_id, &run_id],
-        )
-        .map_err(sql)?;
-    }
-    Ok(())
-}
-
-/// Sets task instances' state by hand (mark success / failed).
-pub fn set_ti_state(tx: &rusqlite::Transaction<'_>, tis: &[TiRow], state: &str) -> Result<()> {
-    let now = super::now();
-    for ti in tis {
-        tx.execute(
-            "UPDATE task_instance SET state = ?2, end_date = ?3, start_date = COALESCE(start_date, ?3), next_retry_at = NULL WHERE id = ?1",
-            rusqlite::params![ti.id, state, now],
-        )
-        .map_err(sql)?;
-    }
-    Ok(())
-}
-
-/// Marks a run success or failed as Airflow does: unfinished task instances become success
-/// (mark success) or failed when running and skipped otherwise (mark failed).
-pub fn set_run_state(
-    tx: &rusqlite::Transaction<'_>,
-    dag_id: &str,
-    run_id: &str,
-    state: &str,
-) -> Result<Vec<TiRow>> {
-    let now = super::now();
-    let open = tis_where(
-        tx,
-        "dag_id = ?1 AND run_id = ?2 AND (state IS NULL OR state NOT IN ('success', 'failed', 'skipped', 'upstream_failed', 'removed'))",
-        &[&dag_id, &run_id],
-    )?;
-    for ti in &open {
-        let new = match (state, ti.state.as_deref()) {
-            ("success", _) => "success",
-            (_, Some("running") | Some("queued")) => "failed",
-            _ => "skipped",
-        };
-        tx.execute(
-            "UPDATE task_instance SET state = ?2, end_date = ?3, next_retry_at = NULL WHERE id = ?1",
-            rusqlite::params![ti.id, new, now],
-        )
-        .map_err(sql)?;
-    }
-    tx.execute(
-        "UPDATE dag_run SET state = ?3, end_date = ?4 WHERE dag_id = ?1 AND run_id = ?2",
-        rusqlite::params![dag_id, run_id, state, now],
-    )
-    .map_err(sql)?;
-    Ok(open)
-}
-
-/// Deletes a run and its task instances; `false` when it does not exist.
-pub fn delete(tx: &rusqlite::Transaction<'_>, dag_id: &str, run_id: &str) -> Result<bool> {
-    Ok(tx
-        .execute(
-            "DELETE FROM dag_run WHERE dag_id = ?1 AND run_id = ?2",
-            [dag_id, run_id],
-        )
-        .map_err(sql)?
-        > 0)
-}
-
-/// A `WHERE` clause built from API filters: SQL fragments and their positional arguments.
-/// Column names always come from the caller's whitelist, never from the request.
-#[derive(Debug, Clone, Default)]
-pub struct Where {
-    pub clauses: Vec<String>,
-    pub args: Vec<rusqlite::types::Value>,
-}
-
-impl Where {
-    /// Adds `arg` and returns its placeholder (`?N`).
-    pub fn arg(&mut self, v: impl Into<rusqlite::types::Value>) -> String {
-        self.args.push(v.into());
-        format!("?{}", self.args.len())
-    }
-
-    /// A raw condition (no arguments).
-    pub fn raw(&mut self, cond: impl Into<String>) {
-        self.clauses.push(cond.into());
-    }
-
-    /// `col = v`.
-    pub fn eq(&mut self, col: &str, v: impl Into<rusqlite::types::Value>) {
-        let p = self.arg(v);
-        self.clauses.push(format!("{col} = {p}"));
-    }
-
-    /// `col IN (values)`; the literal `none` (or `no_status`) also matches NULL, as Airflow's
-    /// state filters do. Nothing when `values` is empty.
-    pub fn any_of(&mut self, col: &str, values: &[String]) {
-        if values.is_empty() {
-            return;
-        }
-        let null = values.iter().any(|v| v == "none" || v == "no_status");
-        let list: Vec<String> = values
-            .iter()
-            .filter(|v| *v != "none" && *v != "no_status")
-            .map(|v| self.arg(v.clone()))
-            .collect();
-        let mut parts = Vec::new();
-        if !list.is_empty() {
-            parts.push(format!("{col} IN ({})", list.join(",")));
-        }
-        if null {
-            parts.push(format!("{col} IS NULL"));
-        }
-        self.clauses.push(format!("({})", parts.join(" OR ")));
-    }
-
-    /// Airflow's `*_pattern`: `LIKE '%term%'` (case-insensitive, `%`/`_` are wildcards), terms
-    /// separated by `|` are ORed, `~` matches everything.
-    pub fn like(&mut self, col: &str, pattern: &str) {
-        self.any_term(pattern, |w, t| {
-            format!("{col} LIKE {}", w.arg(format!("%{t}%")))
-        });
-    }
-
-    /// Airflow's `*_prefix_pattern`: starts with the term (case-sensitive, wildcards literal),
-    /// `|` ORs terms, `~` matches everything.
-    pub fn prefix(&mut self, col: &str, pattern: &str) {
-        self.any_term(pattern, |w, t| {
-            let p = w.arg(t.to_string());
-            format!("substr({col}, 1, length({p})) = {p}")
-        });
-    }
-
-    /// ORs `cond` over the `|`-separated terms of `pattern`; nothing for `~` or no term.
-    fn any_term(&mut self, pattern: &str, cond: impl Fn(&mut Where, &str) -> String) {
-        let terms: Vec<&str> = pattern
-            .split('|')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        if terms.is_empty() || terms.contains(&"~") {
-            return;
-        }
-        let parts: Vec<String> = terms.iter().map(|t| cond(self, t)).collect();
-        self.clauses.push(format!("({})", parts.join(" OR ")));
-    }
-
-    /// The clause (`1 = 1` when empty).
-    pub fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            "1 = 1".into()
-        } else {
-            self.clauses.join(" AND ")
-        }
-    }
-}
-
-/// A task instance with what its JSON needs from its run and version.
-#[derive(Debug, Clone)]
-pub struct TiListRow {
-    pub ti: TiRow,
-    pub logical_date: Option<String>,
-    pub run_after: String,
-    pub version_number: Option<i64>,
-    pub version_created_at: Option<String>,
-}
-
-const TI_JOIN_COLUMNS: &str = "t.id, t.dag_id, t.run_id, t.task_id, t.map_index, t.try_number, t.max_tries, t.state,
-    t.start_date, t.end_date, t.duration, t.queued_dttm, t.scheduled_dttm, t.next_retry_at, t.pid, t.operator,
-    t.pool, t.pool_slots, t.priority_weight, t.dag_version_id, t.rendered_fields, t.note, t.error,
-    r.logical_date, r.run_after, v.version_number, v.created_at";
-
-/// Task instances (joined with their run `r` and version `v`) matching `wh`, ordered by
-/// `order` (a whitelisted column and direction; default run, task, map index: within
-/// `one_run`, task and map index, which the unique index serves), and the total.
-pub fn list_tis(
-    conn: &Connection,
-    wh: &Where,
-    order: Option<(&'static str, bool)>,
-    one_run: bool,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<TiListRow>, i64)> {
-    let from = "task_instance t JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
-         LEFT JOIN dag_version v ON v.id = t.dag_version_id";
-    let cond = wh.sql();
-    // Counting needs the run and version only when a condition is about them.
-    let count_from = if mentions(&cond, "r") || mentions(&cond, "v") {
-        from
-    } else {
-        "task_instance t"
-    };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM {count_from} WHERE {cond}"))
-        .and_then(|mut s| s.query_row(params_from_iter(wh.args.iter()), |r| r.get(0)))
-        .map_err(sql)?;
-    let tail = if one_run {
-        "t.dag_id, t.run_id, t.task_id, t.map_index"
-    } else {
-        "r.id, t.task_id, t.map_index"
-    };
-    let order = match order {
-        Some((col, desc)) => format!("{col} {}, {tail}", if desc { "DESC" } else { "ASC" }),
-        None => tail.to_string(),
-    };
-    // The page's ids first (narrow rows to sort), then the full rows of those only.
-    let q = format!(
-        "SELECT {TI_JOIN_COLUMNS} FROM (SELECT t.id AS page_id FROM {from} WHERE {cond} ORDER BY {order}
-             LIMIT {} OFFSET {}) p JOIN task_instance t ON t.id = p.page_id
-         JOIN dag_run r ON r.dag_id = t.dag_id AND r.run_id = t.run_id
-         LEFT JOIN dag_version v ON v.id = t.dag_version_id ORDER BY {order}",
-        limit.max(0),
-        offset.max(0)
-    );
-    let mut stmt = conn.prepare_cached(&q).map_err(sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(wh.args.iter()), |r| {
-            Ok(TiListRow {
-                ti: ti_row(r)?,
-                logical_date: r.get(23)?,
-                run_after: r.get(24)?,
-                version_number: r.get(25)?,
-                version_created_at: r.get(26)?,
-            })
-        })
-        .map_err(sql)?
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(sql)?;
-    Ok((rows, total))
-}
-
-/// Whether SQL `cond` refers to table alias `alias` (`alias.` not preceded by a name char).
-fn mentions(cond: &str, alias: &str) -> bool {
-    let needle = format!("{alias}.");
-    cond.match_indices(&needle).any(|(i, _)| {
-        cond[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
-    })
-}
-
-/// One past try of a task instance (`task_instance_history`).
-#[derive(Debug, Clone)]
-pub struct TryRow {
-    pub try_number: i64,
-    pub state: Option<String>,
-    pub start_date: Option<String>,
-    pub end_date: Option<String>,
-    pub duration: Option<f64>,
-    pub pid: Option<i64>,
-}
-
-/// Every recorded try of a task instance, oldest first.
-pub fn tries(conn: &Connection, ti_id: &str) -> Result<Vec<TryRow>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT try_number, state, start_date, end_date, duration, pid FROM task_instance_history
-             WHERE ti_id = ?1 ORDER BY try_number",
-        )
-        .map_err(sql)?;
-    stmt.query_map([ti_id], |r| {
-        Ok(TryRow {
-            try_number: r.get(0)?,
-            state: r.get(1)?,
-            start_date: r.get(2)?,
-            end_date: r.get(3)?,
-            duration: r.get(4)?,
-            pid: r.get(5)?,
-        })
-    })
-    .map_err(sql)?
-    .collect::<std::result::Result<_, _>>()
-    .map_err(sql)
-}
-
-/// Deletes one task instance (its history goes with it); `false` when it does not exist.
-pub fn delete_ti(tx: &rusqlite::Transaction<'_>, ti_id: &str) -> Result<bool> {
-    Ok(tx
-        .execute("DELETE FROM task_instance WHERE id = ?1", [ti_id])
-        .map_err(sql)?
-        > 0)
-}
-
 /// Run counts per DAG and state for `dag_ids` (every DAG when empty): `(dag_id, state, n)`.
-pub fn run_stats(conn: &Connection, dag_ids: &[String]) -> Result<Vec<(String, String, i64)>> {
-    let mut wh = Where::default();
-    wh.any_of("dag_id", dag_ids);
-    let mut stmt = conn
+pub fn run_stats(db: &Db<'_>, dag_ids: &[String]) -> Result<Vec<(String, String, i64)>> {
+    let mut f = Filter::default();
+    f.any_of("dag_id", dag_ids);
+    let wh = Where::of(&f, &Fields(&[("dag_id", "dag_id")]))?;
+    let mut stmt = db
+        .conn()
         .prepare(&format!(
             "SELECT dag_id, state, COUNT(*) FROM dag_run WHERE {} GROUP BY dag_id, state",
             wh.sql()
@@ -633,28 +256,121 @@ pub fn run_stats(conn: &Connection, dag_ids: &[String]) -> Result<Vec<(String, S
     .map_err(sql)
 }
 
+/// Whether any DAG has a run with this id.
+pub fn exists_with_id(db: &Db<'_>, run_id: &str) -> Result<bool> {
+    db.conn()
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM dag_run WHERE run_id = ?1)",
+            [run_id],
+            |x| x.get(0),
+        )
+        .map_err(sql)
+}
+
+/// The ids of every run of a DAG.
+pub fn ids_of_dag(db: &Db<'_>, dag_id: &str) -> Result<Vec<String>> {
+    let mut st = db
+        .conn()
+        .prepare_cached("SELECT run_id FROM dag_run WHERE dag_id = ?1")
+        .map_err(sql)?;
+    st.query_map([dag_id], |r| r.get(0))
+        .map_err(sql)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sql)
+}
+
+/// How many runs of a DAG are running.
+pub fn count_running(db: &Db<'_>, dag_id: &str) -> Result<i64> {
+    db.conn()
+        .query_row(
+            "SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state = 'running'",
+            [dag_id],
+            |r| r.get(0),
+        )
+        .map_err(sql)
+}
+
+/// Sets a run's note.
+pub fn set_note(tx: &Tx<'_>, dag_id: &str, run_id: &str, note: &str) -> Result<()> {
+    tx.conn()
+        .execute(
+            "UPDATE dag_run SET note = ?3 WHERE dag_id = ?1 AND run_id = ?2",
+            [dag_id, run_id, note],
+        )
+        .map_err(sql)?;
+    Ok(())
+}
+
+/// Marks a run success or failed as Airflow does: unfinished task instances become success
+/// (mark success) or failed when running and skipped otherwise (mark failed). Returns the
+/// task instances that were unfinished, as they were.
+pub fn set_state(
+    tx: &Tx<'_>,
+    dag_id: &str,
+    run_id: &str,
+    state: &str,
+) -> Result<Vec<super::tis::TiRow>> {
+    let now = super::now();
+    let open = super::tis::unfinished_of_run(tx, dag_id, run_id)?;
+    let conn = tx.conn();
+    for ti in &open {
+        let new = match (state, ti.state.as_deref()) {
+            ("success", _) => "success",
+            (_, Some("running") | Some("queued")) => "failed",
+            _ => "skipped",
+        };
+        conn.execute(
+            "UPDATE task_instance SET state = ?2, end_date = ?3, next_retry_at = NULL WHERE id = ?1",
+            rusqlite::params![ti.id, new, now],
+        )
+        .map_err(sql)?;
+    }
+    conn.execute(
+        "UPDATE dag_run SET state = ?3, end_date = ?4 WHERE dag_id = ?1 AND run_id = ?2",
+        rusqlite::params![dag_id, run_id, state, now],
+    )
+    .map_err(sql)?;
+    Ok(open)
+}
+
+/// Deletes a run and its task instances; `false` when it does not exist.
+pub fn delete(tx: &Tx<'_>, dag_id: &str, run_id: &str) -> Result<bool> {
+    Ok(tx
+        .conn()
+        .execute(
+            "DELETE FROM dag_run WHERE dag_id = ?1 AND run_id = ?2",
+            [dag_id, run_id],
+        )
+        .map_err(sql)?
+        > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::filter::{Cmp, Cond, Val};
 
     #[test]
-    fn mentions_finds_an_alias_only_as_a_table_prefix() {
-        assert!(mentions("r.run_after >= ?1", "r"));
-        assert!(mentions("(t.state IS NULL OR r.state = ?2)", "r"));
-        assert!(!mentions("t.dag_id = ?1 AND t.run_id = ?2", "r"));
-        assert!(!mentions(
-            "COALESCE(t.end_date, t.start_date, t.queued_dttm)",
-            "r"
-        ));
-        assert!(mentions("v.version_number = ?1", "v"));
-    }
-
-    #[test]
-    fn patterns_or_their_terms_and_tilde_matches_all() {
-        let mut w = Where::default();
-        w.like("d.dag_id", "a | b");
-        w.prefix("d.dag_id", "~");
-        assert_eq!(w.sql(), "(d.dag_id LIKE ?1 OR d.dag_id LIKE ?2)");
-        assert_eq!(w.args.len(), 2);
+    fn a_filter_on_the_version_counts_through_the_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::store::Store::open(&dir.path().join("leoflow.db")).unwrap();
+        let mut f = Filter::default();
+        f.eq("version_number", 1);
+        f.push(Cond::Range("duration", Cmp::Gt, Val::Real(0.0)));
+        f.push(Cond::Contains("run_id", vec!["x".into()]));
+        let (rows, total) = s
+            .read_sync(|db| {
+                list(
+                    db,
+                    &RunFilter {
+                        filter: f,
+                        order: vec![("updated_at", true)],
+                        limit: 10,
+                        offset: 0,
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!((rows.len(), total), (0, 0));
     }
 }

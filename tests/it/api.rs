@@ -1304,3 +1304,104 @@ fn list_answers_change_with_every_write() {
     let (_, runs) = get_json(&api("/dags/manual_only/dagRuns"));
     assert_eq!(runs["total_entries"], 1, "{runs}");
 }
+
+/// Regression (issue #11, bug 1): a run id is a directory name under `logs/`. One that is not
+/// Airflow's `allowed_run_id_pattern` is refused with Airflow's 400 before anything is
+/// written; dots, which the pattern allows, stay part of a plain name under `logs/` (the path
+/// is built in one place that checks it stays there: `keys::log_path`, unit-tested with `..`).
+#[test]
+fn issue_11_run_ids_cannot_escape_the_logs_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("home");
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), RUN_DAG).unwrap();
+    let s = start(&home, dags.path(), 2);
+    let runs = s.url("/api/v2/dags/slowlog/dagRuns");
+    for bad in ["../../../../../escape", "a/b", "sp ace", "new\nline"] {
+        assert_4xx(
+            "POST",
+            &runs,
+            Some(json!({"dag_run_id": bad, "logical_date": null})),
+            400,
+            "does not match regex pattern '^[A-Za-z0-9_.~:+-]+$'",
+        );
+    }
+    let (st, list) = get_json(&s.url("/api/v2/dags/slowlog/dagRuns"));
+    assert_eq!(
+        (st, list["total_entries"].as_i64()),
+        (200, Some(0)),
+        "{list}"
+    );
+    // Dots match the pattern: the run runs, and its log is a file under logs/.
+    let (st, run) = call(
+        "POST",
+        &runs,
+        Some(json!({"dag_run_id": "...", "logical_date": null})),
+    );
+    assert_eq!(st, 200, "{run}");
+    wait_run_done(&s, "slowlog", "...");
+    let log = home.join("logs/dag_id=slowlog/run_id=.../task_id=talk/attempt=1.log");
+    assert!(log.is_file(), "{} missing", log.display());
+    let (st, v) = get_json(
+        &s.url("/api/v2/dags/slowlog/dagRuns/.../taskInstances/talk/logs/1?full_content=true"),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert!(v.to_string().contains("second"), "{v}");
+    // Nothing was created beside the home.
+    let beside: Vec<String> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(beside, ["home"], "written outside the home: {beside:?}");
+}
+
+/// Regression (issue #11, bug 2): `*_pattern` filters with many wildcards answer at once. The
+/// XCom listing matched them with a backtracking matcher, exponential in the number of `%`,
+/// on the async workers: one request pinned a core and never answered.
+#[test]
+fn issue_11_pattern_filters_with_many_wildcards_answer_at_once() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(dags.path().join("chain.py"), RUN_DAG).unwrap();
+    let s = start(home.path(), dags.path(), 2);
+    let (_, run) = call(
+        "POST",
+        &s.url("/api/v2/dags/chain/dagRuns"),
+        Some(json!({"logical_date": null})),
+    );
+    let run_id = run["dag_run_id"].as_str().unwrap().to_string();
+    wait_run_done(&s, "chain", &run_id);
+    let long_key = "a".repeat(80);
+    let (st, v) = call(
+        "POST",
+        &s.url(&format!(
+            "/api/v2/dags/chain/dagRuns/{}/taskInstances/extract/xcomEntries",
+            enc(&run_id)
+        )),
+        Some(json!({"key": long_key, "value": 1})),
+    );
+    assert_eq!(st, 201, "{v}");
+    // 30 wildcards that can never match (the text has no `b`).
+    let pattern = format!("{}b", "%a".repeat(30)).replace('%', "%25");
+    let started = Instant::now();
+    let (st, v) = get_json(&s.url(&format!(
+        "/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries?xcom_key_pattern={pattern}"
+    )));
+    assert_eq!((st, v["total_entries"].as_i64()), (200, Some(0)), "{v}");
+    let (st, v) = get_json(&s.url(&format!(
+        "/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries?xcom_key_pattern={}",
+        "%a".repeat(30).replace('%', "%25")
+    )));
+    assert_eq!((st, v["total_entries"].as_i64()), (200, Some(1)), "{v}");
+    // The same kind of pattern where SQLite matches it.
+    let (st, v) = get_json(&s.url(&format!(
+        "/api/v2/dags/~/dagRuns/~/taskInstances?task_id_pattern={pattern}"
+    )));
+    assert_eq!((st, v["total_entries"].as_i64()), (200, Some(0)), "{v}");
+    // Not a timing target: a backtracking matcher would still be running after days.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -549,14 +549,7 @@ with DAG("pooled", schedule=None):
     // The pool table is the store's; create a one-slot pool before the server starts.
     leoflow::store::Store::open(&home.path().join("leoflow.db"))
         .unwrap()
-        .write_sync(|tx| {
-            tx.execute(
-                "INSERT INTO slot_pool(pool, slots) VALUES ('single', 1)",
-                [],
-            )
-            .map_err(leoflow::store::sql)?;
-            Ok(())
-        })
+        .write_sync(|tx| leoflow::store::admin::put_pool(tx, "single", 1, None, false))
         .unwrap();
     let s = start(home.path(), dags.path());
     let (_, run) = trigger(&s, "pooled", json!({"logical_date": null}));
