@@ -93,7 +93,7 @@ pub fn start_engine(
     events: EventBus,
     health: Arc<Heartbeats>,
     xcom: crate::xcom::XcomStore,
-    python: crate::executor::subprocess::PyRuntime,
+    python: crate::executor::python::PyRuntime,
     config: SchedulerConfig,
 ) -> (Arc<Scheduler>, tokio::task::JoinHandle<()>) {
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -267,7 +267,7 @@ impl Scheduler {
             .await?;
         for ti in orphans {
             if let Some(pid) = ti.pid.filter(|p| *p > 0) {
-                crate::executor::subprocess::kill_group(pid as u32);
+                crate::executor::process::kill_group(pid as u32);
             }
             tracing::warn!(
                 dag_id = ti.dag_id,
