@@ -125,7 +125,10 @@ async fn run_process(
     let mut child = c
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
-    let pid = child.id().unwrap_or(0);
+    // Never 0 (which `kill` would read as the server's own group): not yet waited for.
+    let pid = child
+        .id()
+        .ok_or_else(|| format!("{} exited before its pid was known", program.display()))?;
     ctx.started(pid);
     let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut err = BufReader::new(child.stderr.take().expect("piped")).lines();

@@ -7,7 +7,8 @@
 //! `Finished` on the completion channel.
 //!
 //! **Invariant:** owns no task semantics (rendering, exit codes, results live in the kind's
-//! module); every started try reports exactly one `Finished`.
+//! module); signals only through [`kill_group`], whose refusals it logs; every started try
+//! reports exactly one `Finished`.
 //!
 //! Called by `scheduler::start_engine` (construction, `warm_up`) and the scheduler through the
 //! [`Executor`] trait.
@@ -103,14 +104,17 @@ impl Executor for SubprocessExecutor {
 
     fn kill(&self, ti_id: &str) {
         if let Some(pid) = self.pid(ti_id) {
-            kill_group(pid);
+            kill_try(ti_id, pid);
         }
     }
 
     fn kill_all(&self) {
-        let pids: Vec<u32> = lock(&self.running).values().copied().collect();
-        for pid in pids {
-            kill_group(pid);
+        let tries: Vec<(String, u32)> = lock(&self.running)
+            .iter()
+            .map(|(t, p)| (t.clone(), *p))
+            .collect();
+        for (ti_id, pid) in tries {
+            kill_try(&ti_id, pid);
         }
     }
 
@@ -142,9 +146,9 @@ impl Ctx<'_> {
         });
     }
 
-    /// Kills this try's process group.
+    /// Kills this try's process group (see [`kill_try`]).
     pub(super) fn kill(&self, pid: u32) {
-        kill_group(pid);
+        kill_try(&self.req.ti_id, pid);
     }
 
     /// Ends a try that succeeded: `value` becomes its `return_value` XCom, stored durably,
@@ -176,6 +180,13 @@ impl Ctx<'_> {
         };
         self.xcom.put(&key, value).map_err(|e| e.to_string())?;
         self.xcom.flush_async().await.map_err(|e| e.to_string())
+    }
+}
+
+/// Kills the process group of `ti_id`'s try; a refused pid is logged, never signalled.
+fn kill_try(ti_id: &str, pid: u32) {
+    if let Err(e) = kill_group(pid.into()) {
+        tracing::warn!(ti_id, pid, "not killing the task's process group: {e}");
     }
 }
 

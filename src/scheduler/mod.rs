@@ -267,7 +267,12 @@ impl Scheduler {
             .await?;
         for ti in orphans {
             if let Some(pid) = ti.pid.filter(|p| *p > 0) {
-                crate::executor::process::kill_group(pid as u32);
+                crate::executor::process::kill_group(pid).unwrap_or_else(|e| {
+                    tracing::warn!(
+                        pid,
+                        "not killing the process group of a try the previous server ran: {e}"
+                    )
+                });
             }
             tracing::warn!(
                 dag_id = ti.dag_id,
