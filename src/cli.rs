@@ -1,7 +1,8 @@
 //! The command line: clap definitions (pure parsing, no IO), then one function per command.
 //!
 //! `main` is the only place that turns an error into an exit code: 0 success, 1 failure
-//! (message on stderr), 2 usage error (clap's own).
+//! (message on stderr), 2 usage error (clap's own, a bad setting from any source: a
+//! `ConfigError` other than an unreadable `leoflow.toml`, or `--no-auth` off loopback).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -340,7 +341,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
 
-    /// Task executor: subprocess or docker [env: LEOFLOW_EXECUTOR] [default: subprocess]
+    /// Task executor: subprocess (the only one in this build) [env: LEOFLOW_EXECUTOR] [default: subprocess]
     #[arg(long)]
     pub executor: Option<String>,
 }
@@ -423,7 +424,10 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<config::ConfigError>() {
+                Some(config::ConfigError::Read { .. }) | None => ExitCode::FAILURE,
+                Some(_) => ExitCode::from(2),
+            }
         }
     }
 }

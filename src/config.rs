@@ -78,16 +78,36 @@ pub enum LogFormat {
 pub enum ExecutorKind {
     /// Each task in its own process group on this machine (the default).
     Subprocess,
-    /// Each task in a hardened local container through the Docker engine API.
+    /// Each task in a hardened local container through the Docker engine API. Not in this
+    /// build yet: [`Config::resolve`] refuses it (see [`ExecutorKind::AVAILABLE`]).
     Docker,
 }
 
 impl ExecutorKind {
+    /// The executors this build runs tasks with; any other is refused at start-up. The
+    /// container executor adds `Docker` here when it exists.
+    pub const AVAILABLE: &'static [ExecutorKind] = &[ExecutorKind::Subprocess];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ExecutorKind::Subprocess => "subprocess",
             ExecutorKind::Docker => "docker",
         }
+    }
+
+    /// The executor a setting names (`local` and `container` are aliases).
+    fn parse(name: &str) -> Option<ExecutorKind> {
+        match name {
+            "subprocess" | "local" => Some(ExecutorKind::Subprocess),
+            "docker" | "container" => Some(ExecutorKind::Docker),
+            _ => None,
+        }
+    }
+
+    /// What the `executor` setting accepts in this build, for error messages.
+    fn accepted() -> String {
+        let names: Vec<&str> = Self::AVAILABLE.iter().map(|k| k.as_str()).collect();
+        format!("accepted: {}", names.join(", "))
     }
 }
 
@@ -131,6 +151,14 @@ pub enum ConfigError {
         value: String,
         origin: Source,
         expected: String,
+    },
+    /// A value this build knows but cannot honour yet (`executor = "docker"`).
+    #[error("{name} {value:?} (from {origin}) is not available in this build yet: {accepted}")]
+    Unavailable {
+        name: &'static str,
+        value: String,
+        origin: Source,
+        accepted: String,
     },
     #[error("cannot read {path}: {err}")]
     Read { path: PathBuf, err: std::io::Error },
@@ -316,15 +344,22 @@ impl Config {
         let (dags_folder, _) = layer!(dags_folder, PathBuf::from("dags"));
         let (python, _) = layer!(python, PathBuf::from("python3"));
         let (executor, ex_src) = layer!(executor, "subprocess".to_string());
-        let executor = match executor.as_str() {
-            "subprocess" | "local" => ExecutorKind::Subprocess,
-            "docker" | "container" => ExecutorKind::Docker,
-            other => {
+        let executor = match ExecutorKind::parse(&executor) {
+            Some(k) if ExecutorKind::AVAILABLE.contains(&k) => k,
+            Some(_) => {
+                return Err(ConfigError::Unavailable {
+                    name: "executor",
+                    value: executor,
+                    origin: ex_src,
+                    accepted: ExecutorKind::accepted(),
+                });
+            }
+            None => {
                 return Err(ConfigError::Invalid {
                     name: "executor",
-                    value: other.into(),
+                    value: executor,
                     origin: ex_src,
-                    expected: "subprocess or docker".into(),
+                    expected: ExecutorKind::accepted(),
                 });
             }
         };
@@ -590,10 +625,40 @@ mod tests {
         let e = Config::resolve(dir.path().into(), &flags, &Layer::default(), dir.path())
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("kubernetes") && e.contains("subprocess or docker"),
-            "{e}"
+        assert_eq!(
+            e,
+            "invalid executor \"kubernetes\" (from flag): accepted: subprocess"
         );
+    }
+
+    #[test]
+    fn an_executor_not_in_this_build_is_refused_with_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("leoflow.toml"),
+            "executor = \"container\"\n",
+        )
+        .unwrap();
+        let env = Layer::from_env(&env_of(&[("LEOFLOW_EXECUTOR", "docker")])).unwrap();
+        let resolve = |flags: &Layer, env: &Layer| {
+            Config::resolve(dir.path().into(), flags, env, dir.path())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            resolve(&Layer::default(), &env),
+            "executor \"docker\" (from env) is not available in this build yet: accepted: subprocess"
+        );
+        assert_eq!(
+            resolve(&Layer::default(), &Layer::default()),
+            "executor \"container\" (from leoflow.toml) is not available in this build yet: accepted: subprocess"
+        );
+        let flags = Layer {
+            executor: Some("local".into()),
+            ..Layer::default()
+        };
+        let c = Config::resolve(dir.path().into(), &flags, &env, dir.path()).unwrap();
+        assert_eq!(c.executor, ExecutorKind::Subprocess);
     }
 
     #[test]

@@ -242,7 +242,7 @@ async fn run_async(
         events.clone(),
         Arc::new(Heartbeats::default()),
         xcom.clone(),
-        crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
+        crate::executor::python::PyRuntime::new(config.python.clone(), home.runtime_dir()),
         crate::scheduler::SchedulerConfig {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),

@@ -58,7 +58,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         events.clone(),
         health.clone(),
         xcom.clone(),
-        crate::executor::subprocess::PyRuntime::new(config.python.clone(), home.runtime_dir()),
+        crate::executor::python::PyRuntime::new(config.python.clone(), home.runtime_dir()),
         crate::scheduler::SchedulerConfig {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),

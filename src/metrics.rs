@@ -182,7 +182,10 @@ impl ProcessStats {
         // Fields after the command name, which is in parentheses and may hold spaces.
         let rest = &stat[stat.rfind(')')? + 2..];
         let f: Vec<&str> = rest.split_whitespace().collect();
+        // SAFETY: sysconf takes a constant name, touches no memory of ours and is thread-safe;
+        // an unknown name or an error is -1, which `max(1)` turns into a harmless divisor.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        // SAFETY: as above.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
         Some(ProcessStats {
             cpu_seconds: (f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)

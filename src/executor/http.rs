@@ -5,11 +5,22 @@
 //! form-encoded), `extra_options` `timeout`/`verify`/`check_response`; status >= 400 fails
 //! with `CODE:Reason`. The response text is the XCom. An operator with Python callables
 //! (`response_check`, `response_filter`, `pagination_function`) runs in the Python runtime.
+//!
+//! **Invariant:** never starts a process and never runs Python; the request is bounded by
+//! `execution_timeout`.
+//!
+//! Called by `subprocess` for a try whose task kind is `http` and [`is_native`]; `run` renders
+//! the template fields, `send` is the hook.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use super::Outcome;
+use super::log::LogWriter;
+use super::subprocess::{Ctx, failed};
+use super::template::Renderer;
 
 /// Whether this task can run without Python.
 pub fn is_native(args: &serde_json::Map<String, Value>) -> bool {
@@ -170,6 +181,89 @@ pub async fn send(req: &Request, connections: &Value) -> Result<Response, String
         status: status.as_u16(),
         text: body,
     })
+}
+
+/// Runs an `HttpOperator` try without Python: renders `endpoint`, `data` and `headers`, sends
+/// the request within `execution_timeout`, logs the status (and the body with
+/// `log_response`); the response text is the XCom.
+pub(super) async fn run(ctx: &Ctx<'_>, log: &mut LogWriter) -> (Outcome, BTreeMap<String, Value>) {
+    let (req, t) = (ctx.req, &ctx.req.task);
+    let mut rendered = BTreeMap::new();
+    let renderer = Renderer::new(&req.context, ctx.xcom, &t.task_id);
+    let mut field = |name: &str, default: Value| -> Result<Value, String> {
+        let v = t.args.get(name).cloned().unwrap_or(default);
+        let v = renderer.render_value(name, &v)?;
+        rendered.insert(name.to_string(), v.clone());
+        Ok(v)
+    };
+    let fields = (|| -> Result<_, String> {
+        Ok((
+            field("endpoint", Value::Null)?,
+            field("data", json!({}))?,
+            field("headers", json!({}))?,
+        ))
+    })();
+    let (endpoint, data, headers) = match fields {
+        Ok(f) => f,
+        Err(e) => {
+            log.line("leoflow", Some("error"), &e).await;
+            return (failed(e), rendered);
+        }
+    };
+    let http = Request {
+        conn_id: t.args["http_conn_id"]
+            .as_str()
+            .unwrap_or("http_default")
+            .to_string(),
+        method: t.args["method"].as_str().unwrap_or("POST").to_string(),
+        endpoint: endpoint.as_str().map(String::from).unwrap_or_default(),
+        data,
+        headers,
+        extra_options: t.args.get("extra_options").cloned().unwrap_or(Value::Null),
+        log_response: t.args["log_response"].as_bool().unwrap_or(false),
+    };
+    log.line(
+        "leoflow",
+        Some("info"),
+        &format!(
+            "Calling HTTP method {} on connection {:?}",
+            http.method, http.conn_id
+        ),
+    )
+    .await;
+    let sent = match req.timeout {
+        Some(limit) => tokio::time::timeout(limit, send(&http, &req.context.connections))
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "Timeout: the task exceeded its execution_timeout of {}s",
+                    limit.as_secs_f64()
+                ))
+            }),
+        None => send(&http, &req.context.connections).await,
+    };
+    let resp = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            for l in e.lines() {
+                log.line("leoflow", Some("error"), l).await;
+            }
+            let first = e.lines().next().unwrap_or_default().to_string();
+            return (failed(first), rendered);
+        }
+    };
+    log.line(
+        "leoflow",
+        Some("info"),
+        &format!("{} {} -> {}", http.method, resp.url, resp.status),
+    )
+    .await;
+    if http.log_response {
+        for l in resp.text.lines() {
+            log.line("stdout", None, l).await;
+        }
+    }
+    (ctx.succeed(log, Some(json!(resp.text))).await, rendered)
 }
 
 #[cfg(test)]

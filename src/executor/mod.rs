@@ -8,7 +8,11 @@
 //! from scratch (PATH, HOME, LANG, TZ, the task's `env`, `AIRFLOW_CTX_*`). A try is reported
 //! `Success` only after its XCom is durable.
 
+mod bash;
 pub mod http;
+mod log;
+pub mod process;
+pub mod python;
 pub mod subprocess;
 pub mod template;
 pub mod zygote;

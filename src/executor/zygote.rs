@@ -8,7 +8,11 @@
 //! `kill -9` of the server).
 //!
 //! **Invariant:** the zygote's own environment is scrubbed like a task's; each child's
-//! environment is exactly the `env` of its TI.
+//! environment is exactly the `env` of its TI. A pid it answers is used only once
+//! `process::task_group` accepts it (positive, not init, within `i32`, not the server's own
+//! group); anything else fails the task instead of reaching `kill`.
+//!
+//! Called by `python` (`run`, per try) and `subprocess` (which owns it; `warm` at start-up).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -246,9 +250,15 @@ async fn read_answers(
                 }));
             }
         } else if let Some(p) = map.get_mut(&id) {
-            if let Some(pid) = msg["pid"].as_u64() {
+            if let Some(raw) = msg.get("pid") {
+                let pid = answered_pid(raw);
+                let refused = pid.is_err();
                 if let Some(tx) = p.pid.take() {
-                    let _ = tx.send(Ok(pid as u32));
+                    let _ = tx.send(pid);
+                }
+                if refused {
+                    // The task fails now; its exit, if reported, has nobody to tell.
+                    map.remove(&id);
                 }
             } else if let Some(e) = msg["error"].as_str() {
                 if let Some(tx) = p.pid.take() {
@@ -269,6 +279,40 @@ async fn read_answers(
             let _ = tx.send(Err(
                 "the Python task runtime (zygote) exited while the task ran".into(),
             ));
+        }
+    }
+}
+
+/// The pid the zygote answered for a started task, if it is one the executor may track and
+/// kill (see `process::task_group`); otherwise the task's error.
+fn answered_pid(raw: &Value) -> Result<u32, String> {
+    let pid = raw.as_i64().ok_or_else(|| {
+        format!("the Python task runtime answered a pid that is not a whole number: {raw}")
+    })?;
+    let group = super::process::task_group(pid)
+        .map_err(|e| format!("the Python task runtime answered an unusable pid: {e}"))?;
+    // Checked positive, so the conversion is exact.
+    Ok(group.unsigned_abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_usable_pids_are_accepted() {
+        assert_eq!(answered_pid(&json!(31337)), Ok(31337));
+        for (raw, says) in [
+            (json!(0), "pid 0 is not positive"),
+            (json!(-5), "pid -5 is not positive"),
+            (json!(1), "pid 1 is init"),
+            (json!(2_147_483_648_u64), "pid 2147483648 is beyond"),
+            (json!(u64::MAX), "not a whole number"),
+            (json!("12"), "not a whole number"),
+            (json!(null), "not a whole number"),
+        ] {
+            let e = answered_pid(&raw).unwrap_err();
+            assert!(e.contains(says), "{raw}: {e}");
         }
     }
 }

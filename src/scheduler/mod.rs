@@ -84,7 +84,7 @@ pub fn start_engine(
     events: EventBus,
     health: Arc<Heartbeats>,
     xcom: crate::xcom::XcomStore,
-    python: crate::executor::subprocess::PyRuntime,
+    python: crate::executor::python::PyRuntime,
     config: SchedulerConfig,
 ) -> (Arc<Scheduler>, tokio::task::JoinHandle<()>) {
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -240,7 +240,12 @@ impl Scheduler {
         let orphans = self.store.read(tis::active).await?;
         for ti in orphans {
             if let Some(pid) = ti.pid.filter(|p| *p > 0) {
-                crate::executor::subprocess::kill_group(pid as u32);
+                crate::executor::process::kill_group(pid).unwrap_or_else(|e| {
+                    tracing::warn!(
+                        pid,
+                        "not killing the process group of a try the previous server ran: {e}"
+                    )
+                });
             }
             tracing::warn!(
                 dag_id = ti.dag_id,

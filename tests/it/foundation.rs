@@ -374,3 +374,103 @@ fn help_of_every_command_has_examples() {
         assert!(out.contains("Example"), "{args:?}: {out}");
     }
 }
+
+/// Runs a command that should exit on its own, killing it after `limit`: (exit code, stdout,
+/// stderr), with `None` for a process that was still running (e.g. a server that started).
+fn run_bounded(
+    mut cmd: std::process::Command,
+    limit: std::time::Duration,
+) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    cmd.stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let mut child = cmd.spawn().expect("spawning leoflow");
+    let deadline = std::time::Instant::now() + limit;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status.code().unwrap_or(-1));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    (code, read(&out), read(&err))
+}
+
+/// Issue 11: `--executor docker` was accepted and printed in the banner while tasks still ran
+/// as subprocesses. Until the container executor exists it is a start-up error (exit 2) naming
+/// the value, where it came from and what is accepted; so is an unknown executor.
+#[test]
+fn issue_11_an_unavailable_or_unknown_executor_is_refused_at_start_up() {
+    let cases: [(&str, &str, &str, &str); 5] = [
+        ("docker", "flag", "not available in this build yet", "flag"),
+        ("docker", "env", "not available in this build yet", "env"),
+        (
+            "docker",
+            "toml",
+            "not available in this build yet",
+            "leoflow.toml",
+        ),
+        ("kubernetes", "flag", "invalid executor", "flag"),
+        ("kubernetes", "env", "invalid executor", "env"),
+    ];
+    for (value, form, says, origin) in cases {
+        let home = tempfile::tempdir().unwrap();
+        let mut c = leoflow(home.path());
+        // A server that wrongly starts creates its DAG folder in the cwd.
+        c.current_dir(home.path())
+            .args(["lite", "--port", "0", "--no-auth"]);
+        match form {
+            "flag" => {
+                c.args(["--executor", value]);
+            }
+            "env" => {
+                c.env("LEOFLOW_EXECUTOR", value);
+            }
+            _ => std::fs::write(
+                home.path().join("leoflow.toml"),
+                format!("executor = {value:?}\n"),
+            )
+            .unwrap(),
+        }
+        let (code, out, err) = run_bounded(c, std::time::Duration::from_secs(10));
+        let case = format!("executor {value:?} by {form}");
+        assert_eq!(code, Some(2), "{case}: stdout:\n{out}\nstderr:\n{err}");
+        assert!(
+            !out.contains("ready in"),
+            "{case}: a server started:\n{out}"
+        );
+        assert!(
+            err.contains(&format!("executor \"{value}\""))
+                && err.contains(says)
+                && err.contains(&format!("from {origin}"))
+                && err.contains("accepted: subprocess"),
+            "{case}: {err}"
+        );
+    }
+}
+
+/// Issue 11: `doctor` must not say the docker executor works while it does not exist; a
+/// reachable engine socket is only worth knowing.
+#[test]
+fn issue_11_doctor_does_not_claim_a_docker_executor() {
+    let home = tempfile::tempdir().unwrap();
+    let sock = home.path().join("docker.sock");
+    let _engine = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let mut c = leoflow(home.path());
+    c.env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .current_dir(home.path())
+        .args(["doctor", "--port", "0"]);
+    let (_, out, err) = run(c);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("docker"))
+        .unwrap_or_else(|| panic!("no docker row: {out}{err}"));
+    assert!(row.contains(" info "), "{out}");
+    assert!(row.contains("not available in this build"), "{out}");
+}
