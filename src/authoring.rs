@@ -238,8 +238,23 @@ pub fn graph(config: &Config, dag_id: &str, format: &str) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `leoflow compile` compiles, and where to.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// A DAG file or a Leoflow project folder.
+    pub path: PathBuf,
+    /// Where to write `dag.json` (standard output when `None`).
+    pub output: Option<PathBuf>,
+    /// The image reference (default `<dag_id>:<dag_version>`).
+    pub image: Option<String>,
+    /// The version label (default `sha-<content hash>`).
+    pub dag_version: Option<String>,
+    /// Which DAG, when the file defines several.
+    pub dag_id: Option<String>,
+}
+
 /// `leoflow compile PATH`.
-pub fn compile(config: &Config, args: &crate::cli::CompileArgs) -> anyhow::Result<ExitCode> {
+pub fn compile(config: &Config, args: &CompileOptions) -> anyhow::Result<ExitCode> {
     let results = parse_all(config, &args.path)?;
     if print_errors(&results) > 0 {
         bail!(

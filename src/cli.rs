@@ -485,7 +485,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Compile(args) => {
             let config = cli.py_config(&args.py, None)?;
-            crate::authoring::compile(&config, args)
+            let opts = crate::authoring::CompileOptions {
+                path: args.path.clone(),
+                output: args.output.clone(),
+                image: args.image.clone(),
+                dag_version: args.dag_version.clone(),
+                dag_id: args.dag_id.clone(),
+            };
+            crate::authoring::compile(&config, &opts)
         }
         Command::Validate { path, json, py } => {
             let config = cli.py_config(py, None)?;
