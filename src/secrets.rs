@@ -341,8 +341,8 @@ pub fn python_json(v: &Value) -> String {
 pub fn for_tasks(store: &Store) -> (BTreeMap<String, String>, Value) {
     let rows = store.read_sync(|db| {
         Ok::<_, crate::store::StoreError>((
-            crate::store::admin::all_variables(db)?,
-            crate::store::admin::all_connections(db)?,
+            crate::store::admin::all::<VariableRow>(db)?,
+            crate::store::admin::all::<ConnectionRow>(db)?,
         ))
     });
     let (vars, conns) = match rows {

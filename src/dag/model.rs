@@ -85,50 +85,36 @@ fn utc() -> String {
     "UTC".into()
 }
 
-/// A DAG as parsed.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A DAG as parsed. Fields the shim leaves out take their defaults (Airflow's, where a field
+/// says so).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Dag {
     pub dag_id: String,
     pub fileloc: String,
-    #[serde(default)]
     pub lineno: Option<u32>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub doc_md: Option<String>,
     #[serde(default = "airflow")]
     pub owner: String,
-    #[serde(default)]
     pub tags: Vec<String>,
-    #[serde(default)]
     pub schedule: Option<Schedule>,
-    #[serde(default)]
     pub timetable_summary: Option<String>,
-    #[serde(default)]
     pub start_date: Option<String>,
-    #[serde(default)]
     pub end_date: Option<String>,
     #[serde(default = "utc")]
     pub timezone: String,
-    #[serde(default)]
     pub catchup: bool,
     #[serde(default = "sixteen")]
     pub max_active_runs: u32,
     #[serde(default = "sixteen")]
     pub max_active_tasks: u32,
-    #[serde(default)]
     pub max_consecutive_failed_dag_runs: u32,
-    #[serde(default)]
     pub dagrun_timeout: Option<f64>,
-    #[serde(default)]
     pub is_paused_upon_creation: Option<bool>,
-    #[serde(default)]
     pub render_template_as_native_obj: bool,
-    #[serde(default)]
     pub default_args: Map<String, Value>,
-    #[serde(default)]
     pub params: BTreeMap<String, Value>,
-    #[serde(default)]
     pub task_groups: Vec<Value>,
     pub tasks: Vec<Task>,
     #[serde(flatten)]
@@ -154,31 +140,24 @@ fn yes() -> bool {
     true
 }
 
-/// A task as parsed.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A task as parsed. Fields the shim leaves out take their defaults (Airflow's, where a field
+/// says so).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Task {
     pub task_id: String,
     pub operator: String,
     pub kind: String,
-    #[serde(default)]
     pub task_group: Option<String>,
-    #[serde(default)]
     pub lineno: Option<u32>,
-    #[serde(default)]
     pub upstream: Vec<String>,
-    #[serde(default)]
     pub edge_labels: BTreeMap<String, String>,
     #[serde(default = "all_success")]
     pub trigger_rule: String,
-    #[serde(default)]
     pub retries: u32,
-    #[serde(default)]
     pub retry_delay: f64,
-    #[serde(default)]
     pub retry_exponential_backoff: bool,
-    #[serde(default)]
     pub max_retry_delay: Option<f64>,
-    #[serde(default)]
     pub execution_timeout: Option<f64>,
     #[serde(default = "default_pool")]
     pub pool: String,
@@ -190,15 +169,10 @@ pub struct Task {
     pub owner: String,
     #[serde(default = "yes")]
     pub do_xcom_push: bool,
-    #[serde(default)]
     pub multiple_outputs: bool,
-    #[serde(default)]
     pub doc_md: Option<String>,
-    #[serde(default)]
     pub template_fields: Vec<String>,
-    #[serde(default)]
     pub args: Map<String, Value>,
-    #[serde(default)]
     pub mapped: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -18,7 +18,7 @@ use super::{OpError, Ops, audit};
 use crate::audit::{Entry, Masking, masked_body};
 use crate::auth::Identity;
 use crate::secrets::{Cipher, MASK, is_sensitive, unmask};
-use crate::store::admin::{self as q, ConnectionRow, DEFAULT_POOL, PoolRow, VariableRow};
+use crate::store::admin::{self as q, AdminRow, ConnectionRow, DEFAULT_POOL, PoolRow, VariableRow};
 use crate::store::filter::{Filter, Order, Page};
 use crate::store::{Db, StoreError, Tx};
 
@@ -27,7 +27,7 @@ pub trait Resource: Send + Sync + 'static {
     /// The create / patch / bulk body.
     type Body: DeserializeOwned + Send + 'static;
     /// The stored row.
-    type Row: Clone + Send + 'static;
+    type Row: AdminRow + Clone;
     /// Names the audit events: `post_{KIND}`, `patch_{KIND}`, `delete_{KIND}`, `bulk_{KIND}s`.
     const KIND: &'static str;
     /// Airflow's phrase in bulk errors, e.g. "variables with these keys:".
@@ -65,15 +65,23 @@ pub trait Resource: Send + Sync + 'static {
     /// The 400 when a patch body names another resource than its path.
     fn mismatch(body_id: &str, path_id: &str) -> Option<OpError>;
 
-    fn get(db: &Db<'_>, id: &str) -> Result<Option<Self::Row>, StoreError>;
-    fn put(tx: &Tx<'_>, row: &Self::Row) -> Result<(), StoreError>;
-    fn delete(tx: &Tx<'_>, id: &str) -> Result<bool, StoreError>;
+    fn get(db: &Db<'_>, id: &str) -> Result<Option<Self::Row>, StoreError> {
+        q::get(db, id)
+    }
+    fn put(tx: &Tx<'_>, row: &Self::Row) -> Result<(), StoreError> {
+        q::put(tx, row)
+    }
+    fn delete(tx: &Tx<'_>, id: &str) -> Result<bool, StoreError> {
+        q::delete::<Self::Row>(tx, id)
+    }
     fn list(
         db: &Db<'_>,
         filter: &Filter,
         order: &Order,
         page: Page,
-    ) -> Result<(Vec<Self::Row>, i64), StoreError>;
+    ) -> Result<(Vec<Self::Row>, i64), StoreError> {
+        q::list(db, filter, order, page)
+    }
 }
 
 /// Which fields a PATCH applies: those sent in the body, narrowed to `update_mask` if given.
@@ -413,6 +421,21 @@ fn run_bulk<R: Resource>(
     Ok(out)
 }
 
+/// A request body: its required fields, then its optional ones as `Option<Option<T>>`, which
+/// tell "not sent" (`None`) from `null` (`Some(None)`), as a PATCH needs; unknown fields are
+/// refused, as Airflow's pydantic models do.
+macro_rules! body {
+    ($(#[$m:meta])* $name:ident { $($req:ident: $rt:ty),+; $($opt:ident: $ot:ty),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($req: $rt,)+
+            $(#[serde(default, deserialize_with = "present")] $opt: Option<Option<$ot>>,)+
+        }
+    };
+}
+
 /// For `Option<Option<T>>` fields: absent → `None`, `null` → `Some(None)`, a value →
 /// `Some(Some(v))`, so PATCH can tell "not sent" from "set to null".
 pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -446,16 +469,9 @@ const MAX_KEY: usize = 250;
 /// Variables (`/api/v2/variables`).
 pub struct Variables;
 
-/// `VariableBody`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VariableBody {
-    key: String,
-    value: Value,
-    #[serde(default, deserialize_with = "present")]
-    description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    team_name: Option<Option<String>>,
+body! {
+    /// `VariableBody`.
+    VariableBody { key: String, value: Value; description: String, team_name: String }
 }
 
 impl VariableBody {
@@ -551,27 +567,6 @@ impl Resource for Variables {
             ))
         })
     }
-
-    fn get(db: &Db<'_>, id: &str) -> Result<Option<VariableRow>, StoreError> {
-        q::get_variable(db, id)
-    }
-
-    fn put(tx: &Tx<'_>, row: &VariableRow) -> Result<(), StoreError> {
-        q::put_variable(tx, row)
-    }
-
-    fn delete(tx: &Tx<'_>, id: &str) -> Result<bool, StoreError> {
-        q::delete_variable(tx, id)
-    }
-
-    fn list(
-        db: &Db<'_>,
-        filter: &Filter,
-        order: &Order,
-        page: Page,
-    ) -> Result<(Vec<VariableRow>, i64), StoreError> {
-        q::list_variables(db, filter, order, page)
-    }
 }
 
 // --- connections -------------------------------------------------------------------------
@@ -582,28 +577,13 @@ const MAX_CONN_ID: usize = 200;
 /// Connections (`/api/v2/connections`).
 pub struct Connections;
 
-/// `ConnectionBody`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectionBody {
-    connection_id: String,
-    conn_type: String,
-    #[serde(default, deserialize_with = "present")]
-    description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    host: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    login: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    schema: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    port: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "present")]
-    password: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    extra: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    team_name: Option<Option<String>>,
+body! {
+    /// `ConnectionBody`.
+    ConnectionBody {
+        connection_id: String, conn_type: String;
+        description: String, host: String, login: String, schema: String, port: i64,
+        password: String, extra: String, team_name: String
+    }
 }
 
 impl ConnectionBody {
@@ -748,27 +728,6 @@ impl Resource for Connections {
             ))
         })
     }
-
-    fn get(db: &Db<'_>, id: &str) -> Result<Option<ConnectionRow>, StoreError> {
-        q::get_connection(db, id)
-    }
-
-    fn put(tx: &Tx<'_>, row: &ConnectionRow) -> Result<(), StoreError> {
-        q::put_connection(tx, row)
-    }
-
-    fn delete(tx: &Tx<'_>, id: &str) -> Result<bool, StoreError> {
-        q::delete_connection(tx, id)
-    }
-
-    fn list(
-        db: &Db<'_>,
-        filter: &Filter,
-        order: &Order,
-        page: Page,
-    ) -> Result<(Vec<ConnectionRow>, i64), StoreError> {
-        q::list_connections(db, filter, order, page)
-    }
 }
 
 /// A connection body checked and merged over the stored connection of the same id (so a
@@ -776,7 +735,10 @@ impl Resource for Connections {
 pub async fn connection_to_test(ops: &Ops, body: ConnectionBody) -> Result<ConnectionRow, OpError> {
     Connections::validate(&body, true)?;
     let id = body.connection_id.clone();
-    let old = ops.store.read(move |db| q::get_connection(db, &id)).await?;
+    let old = ops
+        .store
+        .read(move |db| q::get::<ConnectionRow>(db, &id))
+        .await?;
     let c = cipher(ops)?;
     Ok(body.row(&c, old.as_ref(), &Mask::all()))
 }
@@ -926,32 +888,5 @@ impl Resource for Pools {
                 "Invalid body, pool name from request body ({body_id:?}) doesn't match uri parameter ({path_id:?})"
             ))
         })
-    }
-
-    fn get(db: &Db<'_>, id: &str) -> Result<Option<PoolRow>, StoreError> {
-        q::get_pool(db, id)
-    }
-
-    fn put(tx: &Tx<'_>, r: &PoolRow) -> Result<(), StoreError> {
-        q::put_pool(
-            tx,
-            &r.pool,
-            r.slots,
-            r.description.as_deref(),
-            r.include_deferred,
-        )
-    }
-
-    fn delete(tx: &Tx<'_>, id: &str) -> Result<bool, StoreError> {
-        q::delete_pool(tx, id)
-    }
-
-    fn list(
-        db: &Db<'_>,
-        filter: &Filter,
-        order: &Order,
-        page: Page,
-    ) -> Result<(Vec<PoolRow>, i64), StoreError> {
-        q::list_pools(db, filter, order, page)
     }
 }

@@ -1,11 +1,13 @@
-//! The admin tables: variables, connections and pools (with their slot counts from
-//! `task_instance`).
+//! The admin tables — variables, connections and pools (with their slot counts from
+//! `task_instance`) — behind one generic interface: an [`AdminRow`] says where its table is
+//! and how a row is read and written; [`get`], [`put`], [`delete`], [`list`] and [`all`] work
+//! for every kind. The audit log's list shares [`page`].
 //!
 //! Values arrive here already encrypted (`secrets`): this module stores and returns text and
 //! never sees a key. Lists take a [`Filter`] over a table's fields, an order and a page.
 
 use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::filter::{Fields, Filter, Order, Page, Where, order_sql};
 use super::{Db, Result, Tx, sql};
@@ -50,11 +52,11 @@ pub struct PoolRow {
 }
 
 /// What a list selects: columns, the `FROM` clause, its fields and the column that breaks ties.
-pub(in crate::store) struct Table {
-    pub cols: &'static str,
-    pub from: &'static str,
-    pub fields: Fields,
-    pub tiebreak: &'static str,
+pub struct Table {
+    pub(in crate::store) cols: &'static str,
+    pub(in crate::store) from: &'static str,
+    pub(in crate::store) fields: Fields,
+    pub(in crate::store) tiebreak: &'static str,
 }
 
 /// One page of `SELECT cols FROM from WHERE filter ORDER BY order` and the total count.
@@ -93,276 +95,197 @@ pub(in crate::store) fn page<T>(
     Ok((rows, total))
 }
 
-// --- variables -------------------------------------------------------------------------
-
-const VAR_COLS: &str = "key, val, description, is_encrypted";
-
-fn var_row(r: &Row<'_>) -> rusqlite::Result<VariableRow> {
-    Ok(VariableRow {
-        key: r.get(0)?,
-        val: r.get(1)?,
-        description: r.get(2)?,
-        is_encrypted: r.get::<_, i64>(3)? != 0,
-    })
+/// A row of an admin table: where it lives and how it is read and written.
+pub trait AdminRow: Sized + Send + 'static {
+    /// Columns, `FROM`, fields and tie-break of the table's lists.
+    #[doc(hidden)]
+    const TABLE: Table;
+    /// The key column (in `TABLE.from`'s terms) and the table written to.
+    #[doc(hidden)]
+    const KEY: &'static str;
+    #[doc(hidden)]
+    const INTO: &'static str;
+    /// The `INSERT ... ON CONFLICT DO UPDATE` that stores a row (parameters: [`AdminRow::params`]).
+    #[doc(hidden)]
+    const UPSERT: &'static str;
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self>;
+    fn params(&self) -> Vec<Sql>;
 }
 
-/// The fields a variable list filters and orders on.
-pub const VARIABLE_FIELDS: Fields = Fields(&[
-    ("key", "key"),
-    ("id", "rowid"),
-    ("val", "val"),
-    ("description", "description"),
-    ("is_encrypted", "is_encrypted"),
-]);
-
-/// Variables matching `filter`, ordered and paged, and the total.
-pub fn list_variables(
-    db: &Db<'_>,
-    filter: &Filter,
-    order: &Order,
-    page_: Page,
-) -> Result<(Vec<VariableRow>, i64)> {
-    let t = Table {
-        cols: VAR_COLS,
-        from: "variable",
-        fields: VARIABLE_FIELDS,
-        tiebreak: "rowid",
-    };
-    page(db.conn(), &t, filter, order, page_, var_row)
-}
-
-/// Every variable, by key.
-pub fn all_variables(db: &Db<'_>) -> Result<Vec<VariableRow>> {
-    let mut s = db
-        .conn()
-        .prepare_cached(&format!("SELECT {VAR_COLS} FROM variable ORDER BY key"))
-        .map_err(sql)?;
-    s.query_map([], var_row)
-        .map_err(sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(sql)
-}
-
-pub fn get_variable(db: &Db<'_>, key: &str) -> Result<Option<VariableRow>> {
+/// One row by key.
+pub fn get<R: AdminRow>(db: &Db<'_>, key: &str) -> Result<Option<R>> {
+    let t = &R::TABLE;
     db.conn()
-        .query_row(
-            &format!("SELECT {VAR_COLS} FROM variable WHERE key = ?1"),
-            [key],
-            var_row,
-        )
-        .optional()
+        .prepare_cached(&format!(
+            "SELECT {} FROM {} WHERE {} = ?1",
+            t.cols,
+            t.from,
+            R::KEY
+        ))
+        .and_then(|mut st| st.query_row([key], R::from_row).optional())
         .map_err(sql)
 }
 
-/// Inserts or replaces a variable (its value already encrypted).
-pub fn put_variable(tx: &Tx<'_>, v: &VariableRow) -> Result<()> {
+/// Inserts or replaces a row (its secrets already encrypted).
+pub fn put<R: AdminRow>(tx: &Tx<'_>, row: &R) -> Result<()> {
     tx.conn()
-        .execute(
-            "INSERT INTO variable(key, val, description, is_encrypted) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(key) DO UPDATE SET val = excluded.val, description = excluded.description,
-           is_encrypted = excluded.is_encrypted",
-            params![v.key, v.val, v.description, v.is_encrypted as i64],
-        )
+        .execute(R::UPSERT, params_from_iter(row.params()))
         .map_err(sql)?;
     Ok(())
 }
 
-/// Deletes a variable; whether it existed.
-pub fn delete_variable(tx: &Tx<'_>, key: &str) -> Result<bool> {
+/// Deletes a row; whether it existed.
+pub fn delete<R: AdminRow>(tx: &Tx<'_>, key: &str) -> Result<bool> {
+    let key_col = R::KEY.rsplit('.').next().unwrap_or(R::KEY);
     Ok(tx
         .conn()
-        .execute("DELETE FROM variable WHERE key = ?1", [key])
+        .execute(
+            &format!("DELETE FROM {} WHERE {key_col} = ?1", R::INTO),
+            [key],
+        )
         .map_err(sql)?
         > 0)
 }
 
-// --- connections -----------------------------------------------------------------------
-
-const CONN_COLS: &str =
-    "conn_id, conn_type, description, host, schema, login, password, port, extra";
-
-fn conn_row(r: &Row<'_>) -> rusqlite::Result<ConnectionRow> {
-    Ok(ConnectionRow {
-        conn_id: r.get(0)?,
-        conn_type: r.get(1)?,
-        description: r.get(2)?,
-        host: r.get(3)?,
-        schema: r.get(4)?,
-        login: r.get(5)?,
-        password: r.get(6)?,
-        port: r.get(7)?,
-        extra: r.get(8)?,
-    })
-}
-
-/// The fields a connection list filters and orders on.
-pub const CONNECTION_FIELDS: Fields = Fields(&[
-    ("conn_id", "conn_id"),
-    ("conn_type", "conn_type"),
-    ("description", "description"),
-    ("host", "host"),
-    ("port", "port"),
-    ("id", "rowid"),
-]);
-
-/// Connections matching `filter`, ordered and paged, and the total.
-pub fn list_connections(
+/// Rows matching `filter` (over the table's fields), ordered and paged, and the total.
+pub fn list<R: AdminRow>(
     db: &Db<'_>,
     filter: &Filter,
     order: &Order,
     page_: Page,
-) -> Result<(Vec<ConnectionRow>, i64)> {
-    let t = Table {
-        cols: CONN_COLS,
-        from: "connection",
-        fields: CONNECTION_FIELDS,
-        tiebreak: "rowid",
-    };
-    page(db.conn(), &t, filter, order, page_, conn_row)
+) -> Result<(Vec<R>, i64)> {
+    page(db.conn(), &R::TABLE, filter, order, page_, R::from_row)
 }
 
-/// Every connection, by id.
-pub fn all_connections(db: &Db<'_>) -> Result<Vec<ConnectionRow>> {
+/// Every row, by key.
+pub fn all<R: AdminRow>(db: &Db<'_>) -> Result<Vec<R>> {
+    let t = &R::TABLE;
     let mut s = db
         .conn()
         .prepare_cached(&format!(
-            "SELECT {CONN_COLS} FROM connection ORDER BY conn_id"
+            "SELECT {} FROM {} ORDER BY {}",
+            t.cols,
+            t.from,
+            R::KEY
         ))
         .map_err(sql)?;
-    s.query_map([], conn_row)
+    s.query_map([], R::from_row)
         .map_err(sql)?
         .collect::<rusqlite::Result<_>>()
         .map_err(sql)
 }
 
-pub fn get_connection(db: &Db<'_>, conn_id: &str) -> Result<Option<ConnectionRow>> {
-    db.conn()
-        .query_row(
-            &format!("SELECT {CONN_COLS} FROM connection WHERE conn_id = ?1"),
-            [conn_id],
-            conn_row,
-        )
-        .optional()
-        .map_err(sql)
+impl AdminRow for VariableRow {
+    const TABLE: Table = Table {
+        cols: "key, val, description, is_encrypted",
+        from: "variable",
+        fields: Fields(&[
+            ("key", "key"),
+            ("id", "rowid"),
+            ("val", "val"),
+            ("description", "description"),
+            ("is_encrypted", "is_encrypted"),
+        ]),
+        tiebreak: "rowid",
+    };
+    const KEY: &'static str = "key";
+    const INTO: &'static str = "variable";
+    const UPSERT: &'static str =
+        "INSERT INTO variable(key, val, description, is_encrypted) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(key) DO UPDATE SET val = excluded.val, description = excluded.description,
+           is_encrypted = excluded.is_encrypted";
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        super::from_row!(VariableRow from r; key, val, description, is_encrypted)
+    }
+
+    fn params(&self) -> Vec<Sql> {
+        super::to_params!(self; key, val, description, is_encrypted)
+    }
 }
 
-/// Inserts or replaces a connection (password and extra already encrypted).
-pub fn put_connection(tx: &Tx<'_>, c: &ConnectionRow) -> Result<()> {
-    tx.conn().execute(
-        "INSERT INTO connection(conn_id, conn_type, description, host, schema, login, password, port, extra)
+impl AdminRow for ConnectionRow {
+    const TABLE: Table = Table {
+        cols: "conn_id, conn_type, description, host, schema, login, password, port, extra",
+        from: "connection",
+        fields: Fields(&[
+            ("conn_id", "conn_id"),
+            ("conn_type", "conn_type"),
+            ("description", "description"),
+            ("host", "host"),
+            ("port", "port"),
+            ("id", "rowid"),
+        ]),
+        tiebreak: "rowid",
+    };
+    const KEY: &'static str = "conn_id";
+    const INTO: &'static str = "connection";
+    const UPSERT: &'static str = "INSERT INTO connection(conn_id, conn_type, description, host, schema, login, password, port, extra)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT(conn_id) DO UPDATE SET conn_type = excluded.conn_type,
            description = excluded.description, host = excluded.host, schema = excluded.schema,
            login = excluded.login, password = excluded.password, port = excluded.port,
-           extra = excluded.extra",
-        params![
-            c.conn_id,
-            c.conn_type,
-            c.description,
-            c.host,
-            c.schema,
-            c.login,
-            c.password,
-            c.port,
-            c.extra
-        ],
-    )
-    .map_err(sql)?;
-    Ok(())
+           extra = excluded.extra";
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        super::from_row!(ConnectionRow from r;
+            conn_id, conn_type, description, host, schema, login, password, port, extra
+        )
+    }
+
+    fn params(&self) -> Vec<Sql> {
+        super::to_params!(self;
+            conn_id, conn_type, description, host, schema, login, password, port, extra
+        )
+    }
 }
 
-/// Deletes a connection; whether it existed.
-pub fn delete_connection(tx: &Tx<'_>, conn_id: &str) -> Result<bool> {
-    Ok(tx
-        .conn()
-        .execute("DELETE FROM connection WHERE conn_id = ?1", [conn_id])
-        .map_err(sql)?
-        > 0)
-}
-
-// --- pools -----------------------------------------------------------------------------
-
-/// Pools joined with the slots of their task instances by state (alias `p`).
-const POOL_FROM: &str = "slot_pool p LEFT JOIN (
-      SELECT pool,
-        SUM(CASE WHEN state = 'running' THEN pool_slots ELSE 0 END) AS running,
-        SUM(CASE WHEN state = 'queued' THEN pool_slots ELSE 0 END) AS queued,
-        SUM(CASE WHEN state = 'scheduled' THEN pool_slots ELSE 0 END) AS scheduled,
-        SUM(CASE WHEN state = 'deferred' THEN pool_slots ELSE 0 END) AS deferred
-      FROM task_instance WHERE state IN ('running', 'queued', 'scheduled', 'deferred')
-      GROUP BY pool) t ON t.pool = p.pool";
-const POOL_COLS: &str =
-    "p.pool, p.slots, p.description, p.include_deferred, COALESCE(t.running, 0),
-    COALESCE(t.queued, 0), COALESCE(t.scheduled, 0), COALESCE(t.deferred, 0)";
-
-fn pool_row(r: &Row<'_>) -> rusqlite::Result<PoolRow> {
-    Ok(PoolRow {
-        pool: r.get(0)?,
-        slots: r.get(1)?,
-        description: r.get(2)?,
-        include_deferred: r.get::<_, i64>(3)? != 0,
-        running: r.get(4)?,
-        queued: r.get(5)?,
-        scheduled: r.get(6)?,
-        deferred: r.get(7)?,
-    })
-}
-
-/// The fields a pool list filters and orders on.
-pub const POOL_FIELDS: Fields = Fields(&[("id", "p.rowid"), ("pool", "p.pool")]);
-
-/// Pools matching `filter`, ordered and paged, and the total.
-pub fn list_pools(
-    db: &Db<'_>,
-    filter: &Filter,
-    order: &Order,
-    page_: Page,
-) -> Result<(Vec<PoolRow>, i64)> {
-    let t = Table {
-        cols: POOL_COLS,
-        from: POOL_FROM,
-        fields: POOL_FIELDS,
+impl AdminRow for PoolRow {
+    /// Pools joined with the slots of their task instances by state.
+    const TABLE: Table = Table {
+        cols: "p.pool, p.slots, p.description, p.include_deferred, COALESCE(t.running, 0),
+            COALESCE(t.queued, 0), COALESCE(t.scheduled, 0), COALESCE(t.deferred, 0)",
+        from: "slot_pool p LEFT JOIN (
+          SELECT pool,
+            SUM(CASE WHEN state = 'running' THEN pool_slots ELSE 0 END) AS running,
+            SUM(CASE WHEN state = 'queued' THEN pool_slots ELSE 0 END) AS queued,
+            SUM(CASE WHEN state = 'scheduled' THEN pool_slots ELSE 0 END) AS scheduled,
+            SUM(CASE WHEN state = 'deferred' THEN pool_slots ELSE 0 END) AS deferred
+          FROM task_instance WHERE state IN ('running', 'queued', 'scheduled', 'deferred')
+          GROUP BY pool) t ON t.pool = p.pool",
+        fields: Fields(&[("id", "p.rowid"), ("pool", "p.pool")]),
         tiebreak: "p.rowid",
     };
-    page(db.conn(), &t, filter, order, page_, pool_row)
-}
-
-pub fn get_pool(db: &Db<'_>, name: &str) -> Result<Option<PoolRow>> {
-    db.conn()
-        .query_row(
-            &format!("SELECT {POOL_COLS} FROM {POOL_FROM} WHERE p.pool = ?1"),
-            [name],
-            pool_row,
-        )
-        .optional()
-        .map_err(sql)
-}
-
-/// Inserts or replaces a pool's settings.
-pub fn put_pool(
-    tx: &Tx<'_>,
-    name: &str,
-    slots: i64,
-    description: Option<&str>,
-    include_deferred: bool,
-) -> Result<()> {
-    tx.conn().execute(
+    const KEY: &'static str = "p.pool";
+    const INTO: &'static str = "slot_pool";
+    const UPSERT: &'static str =
         "INSERT INTO slot_pool(pool, slots, description, include_deferred) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(pool) DO UPDATE SET slots = excluded.slots,
-           description = excluded.description, include_deferred = excluded.include_deferred",
-        params![name, slots, description, include_deferred as i64],
-    )
-    .map_err(sql)?;
-    Ok(())
+           description = excluded.description, include_deferred = excluded.include_deferred";
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        super::from_row!(PoolRow from r;
+            pool, slots, description, include_deferred, running, queued, scheduled, deferred
+        )
+    }
+
+    fn params(&self) -> Vec<Sql> {
+        super::to_params!(self; pool, slots, description, include_deferred)
+    }
 }
 
-/// Deletes a pool; whether it existed.
-pub fn delete_pool(tx: &Tx<'_>, name: &str) -> Result<bool> {
-    Ok(tx
-        .conn()
-        .execute("DELETE FROM slot_pool WHERE pool = ?1", [name])
-        .map_err(sql)?
-        > 0)
+/// A pool with `slots` and nothing running (to create one).
+pub fn new_pool(name: &str, slots: i64) -> PoolRow {
+    PoolRow {
+        pool: name.into(),
+        slots,
+        description: None,
+        include_deferred: false,
+        running: 0,
+        queued: 0,
+        scheduled: 0,
+        deferred: 0,
+    }
 }
 
 #[cfg(test)]
@@ -375,20 +298,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("leoflow.db")).unwrap();
         s.write_sync(|tx| -> Result<()> {
-            put_pool(tx, "p1", 4, Some("d"), false)?;
-            put_pool(tx, "p2", -1, None, true)?;
+            put(tx, &new_pool("p1", 4))?;
+            put(
+                tx,
+                &PoolRow {
+                    include_deferred: true,
+                    ..new_pool("p2", -1)
+                },
+            )?;
             Ok(())
         })
         .unwrap();
         let (pools, total) = s
-            .read_sync(|c| list_pools(c, &Filter::default(), &vec![("pool", true)], (2, 0)))
+            .read_sync(|c| list::<PoolRow>(c, &Filter::default(), &vec![("pool", true)], (2, 0)))
             .unwrap();
         assert_eq!(total, 3);
         assert_eq!(
             pools.iter().map(|p| p.pool.as_str()).collect::<Vec<_>>(),
             ["p2", "p1"]
         );
-        let p = s.read_sync(|c| get_pool(c, DEFAULT_POOL)).unwrap().unwrap();
+        let p = s
+            .read_sync(|c| get::<PoolRow>(c, DEFAULT_POOL))
+            .unwrap()
+            .unwrap();
         assert_eq!((p.slots, p.running, p.queued), (128, 0, 0));
+        assert!(s.write_sync(|tx| delete::<PoolRow>(tx, "p1")).unwrap());
+        assert!(!s.write_sync(|tx| delete::<PoolRow>(tx, "p1")).unwrap());
     }
 }

@@ -26,18 +26,9 @@ const LOG_COLS: &str =
     "id, dttm, dag_id, task_id, run_id, map_index, try_number, event, owner, extra";
 
 fn log_row(r: &Row<'_>) -> rusqlite::Result<LogRow> {
-    Ok(LogRow {
-        id: r.get(0)?,
-        dttm: r.get(1)?,
-        dag_id: r.get(2)?,
-        task_id: r.get(3)?,
-        run_id: r.get(4)?,
-        map_index: r.get(5)?,
-        try_number: r.get(6)?,
-        event: r.get(7)?,
-        owner: r.get(8)?,
-        extra: r.get(9)?,
-    })
+    super::from_row!(LogRow from r;
+        id, dttm, dag_id, task_id, run_id, map_index, try_number, event, owner, extra
+    )
 }
 
 /// Appends an audit-log row (its `id` is ignored); the new id.

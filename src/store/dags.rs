@@ -674,14 +674,7 @@ pub struct VersionRow {
 }
 
 fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
-    Ok(VersionRow {
-        id: r.get(0)?,
-        dag_id: r.get(1)?,
-        version_number: r.get(2)?,
-        created_at: r.get(3)?,
-        source: r.get(4)?,
-        spec: r.get(5)?,
-    })
+    super::from_row!(VersionRow from r; id, dag_id, version_number, created_at, source, spec)
 }
 
 /// Every version of a DAG, oldest first.

@@ -19,38 +19,25 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// One embedded migration: `migration!(N, "000N_name")` reads `migrations/000N_name.sql`.
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../../migrations/", $name, ".sql")),
+        }
+    };
+}
+
 /// Every migration, in order; `version` is the 1-based position.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "0001_init",
-        sql: include_str!("../../migrations/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "0002_dags",
-        sql: include_str!("../../migrations/0002_dags.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "0003_engine",
-        sql: include_str!("../../migrations/0003_engine.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "0004_auth",
-        sql: include_str!("../../migrations/0004_auth.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "0005_backfill",
-        sql: include_str!("../../migrations/0005_backfill.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "0006_trigger_wait",
-        sql: include_str!("../../migrations/0006_trigger_wait.sql"),
-    },
+    migration!(1, "0001_init"),
+    migration!(2, "0002_dags"),
+    migration!(3, "0003_engine"),
+    migration!(4, "0004_auth"),
+    migration!(5, "0005_backfill"),
+    migration!(6, "0006_trigger_wait"),
 ];
 
 /// The schema version this binary writes.

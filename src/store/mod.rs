@@ -75,6 +75,30 @@ pub enum StoreError {
     Model { what: String, err: String },
 }
 
+/// Builds a struct from a row's columns, in order: `from_row!(T from r: a, b)` reads column 0
+/// into `a` and column 1 into `b` (each converted by its field's `FromSql`).
+macro_rules! from_row {
+    ($T:ident from $r:expr; $($field:ident),+ $(,)?) => {{
+        let mut _column = 0usize;
+        Ok($T {
+            $($field: {
+                let v = $r.get(_column)?;
+                _column += 1;
+                v
+            }),+
+        })
+    }};
+}
+pub(crate) use from_row;
+
+/// A row's fields as statement parameters, in order: `to_params!(row: a, b)`.
+macro_rules! to_params {
+    ($row:expr; $($field:ident),+ $(,)?) => {
+        vec![$(rusqlite::types::Value::from($row.$field.clone())),+]
+    };
+}
+pub(crate) use to_params;
+
 /// Shorthand for results from this module.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

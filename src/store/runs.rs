@@ -36,28 +36,12 @@ const COLUMNS: &str = "r.dag_id, r.run_id, r.dag_version_id, v.version_number, v
     r.end_date, r.conf, r.note, r.triggered_by, r.triggering_user_name, r.last_scheduling_decision";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
-    let conf: String = r.get(14)?;
-    Ok(RunRow {
-        dag_id: r.get(0)?,
-        run_id: r.get(1)?,
-        dag_version_id: r.get(2)?,
-        version_number: r.get(3)?,
-        version_created_at: r.get(4)?,
-        run_type: r.get(5)?,
-        state: r.get(6)?,
-        logical_date: r.get(7)?,
-        run_after: r.get(8)?,
-        data_interval_start: r.get(9)?,
-        data_interval_end: r.get(10)?,
-        queued_at: r.get(11)?,
-        start_date: r.get(12)?,
-        end_date: r.get(13)?,
-        conf: serde_json::from_str(&conf).unwrap_or(Value::Object(Default::default())),
-        note: r.get(15)?,
-        triggered_by: r.get(16)?,
-        triggering_user_name: r.get(17)?,
-        last_scheduling_decision: r.get(18)?,
-    })
+    super::from_row!(RunRow from r;
+        dag_id, run_id, dag_version_id, version_number, version_created_at, run_type, state,
+        logical_date, run_after, data_interval_start, data_interval_end, queued_at,
+        start_date, end_date, conf, note, triggered_by, triggering_user_name,
+        last_scheduling_decision
+    )
 }
 
 /// The fields a run list filters and orders on (over `dag_run r` and its version `v`).

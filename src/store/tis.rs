@@ -40,33 +40,11 @@ const TI_COLUMNS: &str = "id, dag_id, run_id, task_id, map_index, try_number, ma
     dag_version_id, rendered_fields, note, error";
 
 fn ti_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TiRow> {
-    let rendered: String = r.get(20)?;
-    Ok(TiRow {
-        id: r.get(0)?,
-        dag_id: r.get(1)?,
-        run_id: r.get(2)?,
-        task_id: r.get(3)?,
-        map_index: r.get(4)?,
-        try_number: r.get(5)?,
-        max_tries: r.get(6)?,
-        state: r.get(7)?,
-        start_date: r.get(8)?,
-        end_date: r.get(9)?,
-        duration: r.get(10)?,
-        queued_dttm: r.get(11)?,
-        scheduled_dttm: r.get(12)?,
-        next_retry_at: r.get(13)?,
-        pid: r.get(14)?,
-        operator: r.get(15)?,
-        pool: r.get(16)?,
-        pool_slots: r.get(17)?,
-        priority_weight: r.get(18)?,
-        dag_version_id: r.get(19)?,
-        rendered_fields: serde_json::from_str(&rendered)
-            .unwrap_or(Value::Object(Default::default())),
-        note: r.get(21)?,
-        error: r.get(22)?,
-    })
+    super::from_row!(TiRow from r;
+        id, dag_id, run_id, task_id, map_index, try_number, max_tries, state, start_date,
+        end_date, duration, queued_dttm, scheduled_dttm, next_retry_at, pid, operator, pool,
+        pool_slots, priority_weight, dag_version_id, rendered_fields, note, error
+    )
 }
 
 /// Task instances matching a condition written here (with `?N` parameters).

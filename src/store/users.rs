@@ -22,14 +22,9 @@ pub struct UserRow {
 const COLUMNS: &str = "username, role, password_hash, created_at, updated_at, last_login";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
-        username: r.get(0)?,
-        role: r.get(1)?,
-        password_hash: r.get(2)?,
-        created_at: r.get(3)?,
-        updated_at: r.get(4)?,
-        last_login: r.get(5)?,
-    })
+    super::from_row!(UserRow from r;
+        username, role, password_hash, created_at, updated_at, last_login
+    )
 }
 
 /// One user.

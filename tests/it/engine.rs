@@ -549,7 +549,9 @@ with DAG("pooled", schedule=None):
     // The pool table is the store's; create a one-slot pool before the server starts.
     leoflow::store::Store::open(&home.path().join("leoflow.db"))
         .unwrap()
-        .write_sync(|tx| leoflow::store::admin::put_pool(tx, "single", 1, None, false))
+        .write_sync(|tx| {
+            leoflow::store::admin::put(tx, &leoflow::store::admin::new_pool("single", 1))
+        })
         .unwrap();
     let s = start(home.path(), dags.path());
     let (_, run) = trigger(&s, "pooled", json!({"logical_date": null}));
