@@ -215,3 +215,37 @@ async fn a_handler_without_a_policy_gets_no_identity() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The README's endpoint table, as the route table says it should read.
+fn endpoint_table() -> String {
+    let who = |a: Access| match a {
+        Access::Public => "anyone",
+        Access::Role(Role::Viewer) => "viewer",
+        Access::Role(Role::User) => "user",
+        Access::Role(Role::Admin) => "admin",
+    };
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    for r in route_table() {
+        let cell = format!("{} ({})", r.method, who(r.access));
+        match rows.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, cells)) => cells.push(cell),
+            None => rows.push((r.path.clone(), vec![cell])),
+        }
+    }
+    let mut out = String::from("| path | methods (who may call) |\n| --- | --- |\n");
+    for (path, cells) in rows {
+        out.push_str(&format!("| `{path}` | {} |\n", cells.join(", ")));
+    }
+    out
+}
+
+#[test]
+fn the_readme_lists_every_route_with_its_policy() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = endpoint_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's Endpoints section should hold this table (from api::route_table):\n\n{table}"
+    );
+}

@@ -193,6 +193,18 @@ fn browser_sign_in_trigger_and_watch_grid_and_log_live() {
     b.wait_testid("grid-empty");
     mark_page(&b);
     b.wait_attr("pause-toggle-ui_live", "aria-checked", "false");
+    // A paused DAG's trigger dialog offers to unpause it (its runs would wait otherwise).
+    b.click("trigger-button");
+    b.wait_testid("trigger-unpause");
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-testid=\"trigger-unpause\"]').checked",
+            vec![]
+        ),
+        json!(true)
+    );
+    b.keys("\u{E00C}");
+    b.wait_gone("trigger-dialog");
     b.click("pause-toggle-ui_live");
     b.wait_attr("pause-toggle-ui_live", "aria-checked", "true");
     b.click("trigger-button");
@@ -738,5 +750,38 @@ fn browser_task_actions_xcom_and_mapped_tasks() {
     b.wait_text("log-view", "part-003.csv: 12 rows");
     b.wait_text("xcom-return_value", "12");
     b.shot("05-mapped-task");
+    b.assert_no_error_overlay();
+}
+
+/// A paused DAG's trigger dialog unpauses it before triggering (issue #11: a run of a paused
+/// DAG would otherwise wait, queued), and the run goes through.
+#[test]
+fn browser_trigger_dialog_unpauses_a_paused_dag() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    copy_examples(dags.path());
+    let mut cmd = leoflow(home.path());
+    cmd.env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "true");
+    let s = Server::start_with(cmd, home.path(), &[dags.path().to_str().unwrap()]);
+    wait_dags(&s, None, &["hello_taskflow"]);
+    let b = Browser::open(&s.base, "unpause", 1280, 800);
+    b.goto("/dags/hello_taskflow");
+    b.wait_attr("pause-toggle-hello_taskflow", "aria-checked", "false");
+    b.click("trigger-button");
+    b.wait_testid("trigger-unpause");
+    b.click("trigger-submit");
+    b.wait_gone("trigger-dialog");
+    b.wait_attr("pause-toggle-hello_taskflow", "aria-checked", "true");
+    let (_, dag) = get_json(&s.url("/api/v2/dags/hello_taskflow"));
+    assert_eq!(dag["is_paused"], false, "{dag}");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, runs) = get_json(&s.url("/api/v2/dags/hello_taskflow/dagRuns"));
+        if runs["dag_runs"][0]["state"] == "success" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{runs}\n{}", s.output());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     b.assert_no_error_overlay();
 }

@@ -474,3 +474,74 @@ fn issue_11_doctor_does_not_claim_a_docker_executor() {
     assert!(row.contains(" info "), "{out}");
     assert!(row.contains("not available in this build"), "{out}");
 }
+
+/// The README's quick start, as written (issue #11): the bundled examples, the admin password
+/// from the home, a token, the DAG list, unpause (DAGs are paused at creation, as in Airflow),
+/// trigger — and the run succeeds.
+#[test]
+fn readme_quick_start_works_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for step in [
+        "lite examples/dags",
+        "cat ~/.leoflow/admin_password",
+        "-X PATCH http://127.0.0.1:8088/api/v2/dags/templated_bash",
+        r#"-d '{"is_paused": false}'"#,
+        "-X POST http://127.0.0.1:8088/api/v2/dags/templated_bash/dagRuns",
+    ] {
+        assert!(readme.contains(step), "the quick start lost {step:?}");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dags");
+    let mut cmd = leoflow(home.path());
+    cmd.env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "true");
+    let s = Server::start_secure_with(cmd, home.path(), &[examples]);
+    let password = std::fs::read_to_string(home.path().join("admin_password")).unwrap();
+    let token = s.token("admin", password.trim());
+    let auth = |r: reqwest::blocking::RequestBuilder| r.bearer_auth(&token);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = auth(http().get(s.url("/api/v2/dags/templated_bash")))
+            .send()
+            .unwrap();
+        if r.status() == 200 {
+            let d: serde_json::Value = r.json().unwrap();
+            assert_eq!(d["is_paused"], true, "paused at creation: {d}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", s.output());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = auth(http().patch(s.url("/api/v2/dags/templated_bash")))
+        .json(&json!({"is_paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = auth(http().post(s.url("/api/v2/dags/templated_bash/dagRuns")))
+        .json(&json!({"logical_date": null}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let run: serde_json::Value = r.json().unwrap();
+    let url = s.url(&format!(
+        "/api/v2/dags/templated_bash/dagRuns/{}",
+        run["dag_run_id"]
+            .as_str()
+            .unwrap()
+            .replace(':', "%3A")
+            .replace('+', "%2B")
+    ));
+    loop {
+        let run: serde_json::Value = auth(http().get(&url)).send().unwrap().json().unwrap();
+        if run["state"] == "success" {
+            break;
+        }
+        assert_ne!(run["state"], "failed", "{run}\n{}", s.output());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{run}\n{}",
+            s.output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

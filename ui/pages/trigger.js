@@ -1,5 +1,7 @@
 // Trigger dialog: a form built from the DAG's params (from /details), validated before
-// POST /api/v2/dags/{dag_id}/dagRuns; the server's 4xx `detail` is shown in the dialog.
+// POST /api/v2/dags/{dag_id}/dagRuns; the server's 4xx `detail` is shown in the dialog. A
+// paused DAG's runs wait until it is unpaused, so for one the dialog offers "Unpause on
+// trigger" (checked, as Airflow's UI does): PATCH is_paused=false, then the trigger.
 
 import { api } from '../api.js';
 import { enc, runUrl, toast } from '../dom.js';
@@ -21,6 +23,7 @@ export function openTrigger(dagId, details, { onDone } = {}) {
         <div class="field"><label for="trg-runid">Run ID <span class="muted">(optional)</span></label><input id="trg-runid" data-testid="trigger-run-id" autocomplete="off"></div>
       </details>
       <div class="field"><label for="trg-note">Note <span class="muted">(optional)</span></label><textarea id="trg-note" rows="2" data-testid="trigger-note"></textarea></div>
+      ${details?.is_paused ? `<div class="field"><label class="check"><input type="checkbox" id="trg-unpause" data-testid="trigger-unpause" checked> Unpause ${details?.dag_display_name || dagId} on trigger</label></div>` : ''}
       <div class="form-error" role="alert" data-testid="trigger-error" hidden></div>
     </form>`,
   });
@@ -63,8 +66,10 @@ export function openTrigger(dagId, details, { onDone } = {}) {
     const note = form.querySelector('#trg-note').value.trim();
     const body = { logical_date: date ? `${date.length === 16 ? date + ':00' : date}Z` : null, conf, note: note || null };
     if (runId) body.dag_run_id = runId;
+    const unpause = form.querySelector('#trg-unpause')?.checked;
     submit.disabled = true;
     try {
+      if (unpause) await api(`/api/v2/dags/${enc(dagId)}`, { method: 'PATCH', body: { is_paused: false } });
       const run = await api(`/api/v2/dags/${enc(dagId)}/dagRuns`, { method: 'POST', body });
       d.close(run);
       toast(`Triggered ${run.dag_run_id}`, { href: runUrl(dagId, run.dag_run_id), linkText: 'View run' });
