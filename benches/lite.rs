@@ -76,6 +76,8 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn stop(mut child: Child) {
+    // SAFETY: kill takes plain integers and touches no memory; the pid is our own live child
+    // (not yet waited for, so it cannot have been reused), signalled alone (positive pid).
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
 }

@@ -154,6 +154,8 @@ impl Server {
     /// Sends a signal and waits (bounded) for the exit code.
     pub fn stop(mut self, signal: i32) -> (i32, Duration) {
         let started = Instant::now();
+        // SAFETY: kill takes plain integers and touches no memory; the pid is our own live
+        // child (not yet waited for, so not reused), signalled alone (positive pid).
         unsafe { libc::kill(self.child.id() as i32, signal) };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
