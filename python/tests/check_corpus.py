@@ -46,7 +46,7 @@ TASK_KEYS = {
     "pool": str, "pool_slots": int, "priority_weight": int, "weight_rule": str, "queue": str,
     "owner": str, "do_xcom_push": bool, "multiple_outputs": bool, "depends_on_past": bool,
     "doc_md": (str, type(None)), "template_fields": list, "args": dict,
-    "mapped": (dict, type(None)),
+    "mapped": (dict, type(None)), "image": (str, type(None)),
 }
 KINDS = {"bash", "python", "empty", "branch", "short_circuit", "sensor", "http",
          "trigger_dagrun", "latest_only", "branch_datetime", "branch_weekday",

@@ -202,6 +202,22 @@ def _mapped(task):
     }
 
 
+def task_image(task):
+    """The image a task asked to run in: ``executor_config={"image": ...}`` or Airflow's older
+    ``{"KubernetesExecutor": {"image": ...}}``; None otherwise."""
+    if task.is_mapped:
+        config = task.partial_kwargs.get("executor_config")
+    else:
+        config = getattr(task, "executor_config", None)
+    if not isinstance(config, dict):
+        return None
+    image = config.get("image")
+    legacy = config.get("KubernetesExecutor")
+    if image is None and isinstance(legacy, dict):
+        image = legacy.get("image")
+    return image if isinstance(image, str) and image else None
+
+
 def _asset_uris(items):
     out = []
     for a in items or ():
@@ -267,6 +283,7 @@ def task_to_json(task, dag):
         if isinstance(getattr(task, "start_date", None), _dt.datetime) else None,
         "inlets": _asset_uris(getattr(task, "inlets", None)),
         "outlets": _asset_uris(getattr(task, "outlets", None)),
+        "image": task_image(task),
     }
 
 
