@@ -50,7 +50,7 @@ TASK_KEYS = {
 }
 KINDS = {"bash", "python", "empty", "branch", "short_circuit", "sensor", "http",
          "trigger_dagrun", "latest_only", "branch_datetime", "branch_weekday",
-         "time_delta_sensor", "other"}
+         "time_delta_sensor", "docker", "other"}
 TRIGGER_RULES = {"all_success", "all_failed", "all_done", "all_done_setup_success",
                  "one_success", "one_failed", "one_done", "none_failed",
                  "none_failed_min_one_success", "none_skipped", "always", "all_skipped",

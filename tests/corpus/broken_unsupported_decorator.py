@@ -3,8 +3,8 @@ from airflow.sdk import DAG, task
 
 with DAG("broken_unsupported_decorator", schedule=None):
 
-    @task.docker(image="python:3.12")
-    def in_docker():
+    @task.virtualenv(requirements=["pandas"])
+    def in_venv():
         pass
 
-    in_docker()
+    in_venv()

@@ -159,10 +159,29 @@ def _arg_names(cls):
     return names
 
 
+def masked(value):
+    """A secret argument (``private_environment``): its keys stay visible, every value is
+    ``{"__repr__": "***"}``; never the plain secret."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {(k if type(k) is str else str(k)): {"__repr__": "***"} for k in value}
+    return {"__repr__": "***"}
+
+
+def _arg_encoder(cls):
+    """``encode``, or the operator class's ``_lf_arg_json(name, value)`` when it has one."""
+    hook = getattr(cls, "_lf_arg_json", None)
+    if hook is None:
+        return lambda _name, value: encode(value)
+    return hook
+
+
 def task_args(task):
     from airflow.sdk.bases.operator import BASE_ARGS
 
     if task.is_mapped:
+        arg = _arg_encoder(task.operator_class)
         out = {}
         if task._lf_decorated:
             out["python_callable"] = encode(task.python_callable)
@@ -170,18 +189,19 @@ def task_args(task):
             out["op_kwargs"] = encode(task.op_kwargs_partial)
         for k, v in task.partial_kwargs.items():
             if k not in BASE_ARGS and k not in out:
-                out[k] = encode(v)
+                out[k] = arg(k, v)
         return out
+    arg = _arg_encoder(type(task))
     out = {}
     skip = {"kwargs_to_upstream"}
     for n in _arg_names(type(task)):
-        out[n] = encode(getattr(task, n, None))
+        out[n] = arg(n, getattr(task, n, None))
     for k, v in task.__dict__.get("_lf_init_kwargs", {}).items():
         if k not in BASE_ARGS and k not in out and k not in skip:
-            out[k] = encode(v)
+            out[k] = arg(k, v)
     for f in task.template_fields:
         if f not in out:
-            out[f] = encode(getattr(task, f, None))
+            out[f] = arg(f, getattr(task, f, None))
     return out
 
 
@@ -191,14 +211,19 @@ def _mapped(task):
     from airflow.sdk.bases.operator import BASE_ARGS
 
     if task._lf_decorated:
-        partial = task.op_kwargs_partial
+        partial = encode(task.op_kwargs_partial)
+        expand = encode(task._lf_expand) if task._lf_expand is not None else {}
     else:
-        partial = {k: v for k, v in task.partial_kwargs.items() if k not in BASE_ARGS}
+        arg = _arg_encoder(task.operator_class)
+        partial = {k: arg(k, v) for k, v in task.partial_kwargs.items() if k not in BASE_ARGS}
+        expand = {}
+        for k, v in (task._lf_expand or {}).items():
+            expand[k] = [arg(k, x) for x in v] if isinstance(v, (list, tuple)) else encode(v)
     return {
-        "expand": encode(task._lf_expand) if task._lf_expand is not None else {},
+        "expand": expand,
         "expand_kwargs": encode(task._lf_expand_kwargs)
         if task._lf_expand_kwargs is not None else None,
-        "partial": encode(partial),
+        "partial": partial,
     }
 
 
@@ -287,6 +312,13 @@ def task_to_json(task, dag):
     }
 
 
+def _default_args(default_args):
+    out = encode(default_args)
+    if "private_environment" in default_args:
+        out["private_environment"] = masked(default_args["private_environment"])
+    return out
+
+
 def params_to_json(params):
     out = {}
     for name, p in params.items_params():
@@ -336,7 +368,7 @@ def dag_to_json(dag):
         "dagrun_timeout": td_seconds(dag.dagrun_timeout),
         "is_paused_upon_creation": dag.is_paused_upon_creation,
         "render_template_as_native_obj": bool(dag.render_template_as_native_obj),
-        "default_args": encode(dag.default_args),
+        "default_args": _default_args(dag.default_args),
         "params": params_to_json(dag.params),
         "task_groups": groups,
         "tasks": [task_to_json(t, dag) for t in dag.task_dict.values()],

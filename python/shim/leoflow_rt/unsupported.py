@@ -9,7 +9,7 @@ import sys
 
 SUPPORTED_OPERATORS = (
     "BashOperator", "BranchDateTimeOperator", "BranchDayOfWeekOperator", "BranchPythonOperator",
-    "EmptyOperator", "HttpOperator", "LatestOnlyOperator", "PythonOperator",
+    "DockerOperator", "EmptyOperator", "HttpOperator", "LatestOnlyOperator", "PythonOperator",
     "ShortCircuitOperator", "SimpleHttpOperator", "TriggerDagRunOperator",
 )
 SUPPORTED_SENSORS = (
@@ -18,6 +18,7 @@ SUPPORTED_SENSORS = (
 )
 SUPPORTED_DECORATORS = (
     "@task", "@task.python", "@task.bash", "@task.branch", "@task.short_circuit", "@task.sensor",
+    "@task.docker",
 )
 
 

@@ -301,8 +301,8 @@ class BaseOperator(AbstractOperator, metaclass=BaseOperatorMeta):
         self.executor_config = executor_config or {}
         self.do_xcom_push = do_xcom_push
         self.multiple_outputs = multiple_outputs
-        self.inlets = _as_list(inlets)
-        self.outlets = _as_list(outlets)
+        self.inlets = as_list(inlets)
+        self.outlets = as_list(outlets)
         self.doc = doc
         self.doc_md = doc_md
         self.doc_json = doc_json
@@ -364,10 +364,12 @@ class BaseOperator(AbstractOperator, metaclass=BaseOperatorMeta):
         raise NotImplementedError("templates are rendered by the Leoflow runtime")
 
 
-def _as_list(x):
+def as_list(x):
+    """``[]`` for None, a list of a list/tuple/set/range's items, else ``[x]`` (inlets,
+    outlets, ``skip_on_exit_code``)."""
     if x is None:
         return []
-    if isinstance(x, (list, tuple, set)):
+    if isinstance(x, (list, tuple, set, frozenset, range)):
         return list(x)
     return [x]
 

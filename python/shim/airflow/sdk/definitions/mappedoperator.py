@@ -153,6 +153,12 @@ class MappedOperator(AbstractOperator):
     def __init__(self, *, operator_class, partial_kwargs, expand, expand_kwargs, task_id, dag,
                  task_group, params, lineno, python_callable=None, op_kwargs_partial=None,
                  multiple_outputs=False):
+        check = getattr(operator_class, "_lf_check_kwargs", None)
+        if check is not None:  # an operator refusing some values (DockerOperator)
+            check(partial_kwargs)
+            for k, v in (expand or {}).items():
+                for item in v if isinstance(v, (list, tuple)) else ():
+                    check({k: item})
         self.operator_class = operator_class
         self.partial_kwargs = dict(partial_kwargs)
         self.expand_input = expand if expand is not None else expand_kwargs

@@ -1,5 +1,5 @@
 """``BashOperator``: run a (Jinja-templated) bash command."""
-from airflow.sdk.bases.operator import BaseOperator
+from airflow.sdk.bases.operator import BaseOperator, as_list
 from leoflow_rt.unsupported import module_getattr
 
 
@@ -19,12 +19,7 @@ class BashOperator(BaseOperator):
         self.bash_command = bash_command
         self.env = env
         self.output_encoding = output_encoding
-        if skip_on_exit_code is None:
-            self.skip_on_exit_code = []
-        elif isinstance(skip_on_exit_code, (list, tuple, set, frozenset)):
-            self.skip_on_exit_code = list(skip_on_exit_code)
-        else:
-            self.skip_on_exit_code = [skip_on_exit_code]
+        self.skip_on_exit_code = as_list(skip_on_exit_code)
         self.cwd = cwd
         self.append_env = append_env
         self.output_processor = output_processor

@@ -6,7 +6,7 @@ from leoflow_rt.unsupported import unsupported
 
 class TaskDecoratorCollection:
     """``@task``, ``@task.python``, ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
-    ``@task.sensor``."""
+    ``@task.sensor``, ``@task.docker``."""
 
     @staticmethod
     def python(python_callable=None, multiple_outputs=None, **kwargs):
@@ -42,6 +42,12 @@ class TaskDecoratorCollection:
         from airflow.providers.standard.decorators.sensor import sensor_task
 
         return sensor_task(python_callable, **kwargs)
+
+    @staticmethod
+    def docker(python_callable=None, multiple_outputs=None, **kwargs):
+        from airflow.providers.docker.decorators.docker import docker_task
+
+        return docker_task(python_callable, multiple_outputs, **kwargs)
 
     def __getattr__(self, name):
         if name.startswith("__"):

@@ -1,0 +1,1 @@
+"""``airflow.providers.docker.decorators``: holds ``docker`` (``@task.docker``)."""

@@ -1,0 +1,1 @@
+"""``airflow.providers.docker.operators``: holds ``docker`` (``DockerOperator``)."""
