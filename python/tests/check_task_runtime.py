@@ -7,7 +7,9 @@ passing, multiple_outputs, nested XComArgs, get_current_context / ti.xcom_pull,
 Variable.get / connections (and secret masking), templates, branch / short-circuit /
 latest-only, skip / fail / exception / non-JSON return / sys.exit / os._exit / signals,
 dynamic task mapping (TI.map_kwargs and local expansion, expand_kwargs, .map, .zip),
-@task.bash and BashOperator, sensors, callbacks, killing a task's process group (no orphans,
+@task.bash and BashOperator, sensors, callbacks, container tasks (DockerOperator and
+@task.docker: the exact ``container`` object, the exchange files, the harness run with the
+host's python3, the fallback ``docker.types``), killing a task's process group (no orphans,
 no zombies), EOF shutdown, env isolation, and the fork-to-exit time of 100 tiny tasks.
 
 Usage: python3 python/tests/check_task_runtime.py [--python PY] [-k SUBSTRING] [--keep]
@@ -16,6 +18,7 @@ fully passing run unless --keep)
 """
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -416,6 +419,61 @@ with DAG("rt_misc", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="
                                 use_task_logical_date=True)
     dt >> [EmptyOperator(task_id="in_window"), EmptyOperator(task_id="out_window")]
 ''',
+    "containers.py": r'''
+import pendulum
+from airflow.sdk import DAG, task
+from airflow.providers.docker.operators.docker import DockerOperator
+from docker.types import Mount
+
+with DAG("rt_docker", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+         params={"tag": "3.19"}):
+    DockerOperator(
+        task_id="classic", image="alpine:{{ params.tag }}",
+        command="sh -c 'echo {{ ds }} && ls /data'",
+        environment={"DAY": "{{ ds }}", "B": "from-environment"},
+        env_file="A=from-file\nB=from-file\n# a comment\nexport C='quoted ${A}'\n",
+        private_environment={"TOKEN": "s3cr3t-token"},
+        mounts=[Mount(target="/data", source="/srv/data", type="bind"),
+                {"target": "/out", "source": "/srv/out", "type": "bind", "read_only": False}],
+        mem_limit="512m", auto_remove=True, user="1000:1000", working_dir="/work",
+        network_mode="none", cpus=0.5, shm_size="64m", skip_on_exit_code=42,
+        container_name="c-{{ ds_nodash }}", labels=["team"], xcom_all=True)
+    DockerOperator(task_id="literal", image="alpine:3", entrypoint="/bin/sh -c",
+                   command='["echo", "{{ ds }}", "two words"]', env_file="docker_vars.env")
+    DockerOperator.partial(task_id="mapped", image="alpine:3").expand(
+        command=["echo {{ ds }} one", "echo two"])
+    DockerOperator(task_id="bad_mount", image="alpine:3", mounts=[Mount(target="/v", source="vol")])
+    DockerOperator(task_id="bad_network", image="alpine:3", network_mode="host")
+    DockerOperator(task_id="bad_mem", image="alpine:3", mem_limit="lots")
+
+    @task
+    def base():
+        return 41
+
+    @task.docker(image="python:3.12-slim", environment={"MODE": "{{ ds }}"},
+                 multiple_outputs=True)
+    def compute(x, items, scale=1, label=None):
+        print("computing", x, label)
+        return {"total": (x + sum(items)) * scale}
+
+    @task.docker(image="python:3.12-slim")
+    def explode(x):
+        raise ValueError("exploded with %s" % x)
+
+    @task.docker(image="python:3.12-slim")
+    def returns_set():
+        return {1, 2}
+
+    @task.docker(image="python:3.12-slim")
+    def takes_set(values):
+        return len(values)
+
+    compute(base(), [1, 2], scale=2, label="{{ ds }}")
+    explode(5)
+    returns_set()
+    takes_set({1, 2})
+''',
+    "docker_vars.env": "FROM_FILE={{ ds }}\n",
     "tiny.py": r'''
 from airflow.sdk import DAG, task
 
@@ -582,6 +640,183 @@ def read_log(path):
     return recs, bad
 
 
+#: The container object every docker check starts from: DockerOperator's defaults.
+CONTAINER_DEFAULTS = {
+    "image": None, "command": None, "entrypoint": None, "environment": {},
+    "private_environment": {}, "user": None, "working_dir": None, "mounts": [],
+    "network_mode": None, "mem_limit": None, "cpus": 1.0, "shm_size": None,
+    "auto_remove": "never", "skip_on_exit_code": [], "do_xcom_push": True, "xcom_all": False,
+    "retrieve_output": False, "retrieve_output_path": None, "mount_tmp_dir": True,
+    "force_pull": False, "container_name": None, "labels": {}, "python": None,
+}
+#: The exact container of rt_docker.classic (every parameter differs from its default).
+CLASSIC_CONTAINER = dict(
+    CONTAINER_DEFAULTS, image="alpine:3.19", command=["sh", "-c", "echo 2024-01-01 && ls /data"],
+    environment={"A": "from-file", "B": "from-environment", "C": "quoted from-file",
+                 "DAY": "2024-01-01"},
+    private_environment={"TOKEN": "s3cr3t-token"}, user="1000:1000", working_dir="/work",
+    mounts=[{"source": "/srv/data", "target": "/data", "read_only": True},
+            {"source": "/srv/out", "target": "/out", "read_only": False}],
+    network_mode="none", mem_limit=512 * 1024 * 1024, cpus=0.5, shm_size=64 * 1024 * 1024,
+    auto_remove="success", skip_on_exit_code=[42], xcom_all=True, container_name="c-20240101",
+    labels={"team": ""})
+#: The exact container of rt_docker.compute (@task.docker).
+COMPUTE_CONTAINER = dict(
+    CONTAINER_DEFAULTS, image="python:3.12-slim",
+    command=["python3", "/leoflow/exchange/script.py"], environment={"MODE": "2024-01-01"},
+    python={"multiple_outputs": True})
+
+
+def check_docker(c, z, ti, xc, tmp):
+    """DockerOperator / @task.docker: the child writes ``state: container`` + ``container``
+    (and the exchange files), exits 0; the harness runs with the host's python3."""
+    def exchange_dir():
+        d = tempfile.mkdtemp(prefix="exchange-", dir=tmp)
+        return d
+
+    t = ti("containers.py", "classic")
+    _a, ev, res = z.run(t)
+    c.check("docker: DockerOperator -> state container, exit 0, no XCom", res and
+            res["state"] == "container" and ev["returncode"] == 0 and res["xcom"] == [] and
+            res["error"] is None and res["skip"] == [], (ev, res))
+    c.check("docker: the exact container object (templated command/env, env_file under "
+            "environment, read-only mounts by default, 512m, legacy auto_remove=True)",
+            res and res.get("container") == CLASSIC_CONTAINER, res and res.get("container"))
+    c.check("docker: rendered_fields are DockerOperator's template fields", res and
+            res["rendered_fields"].get("command") == "sh -c 'echo 2024-01-01 && ls /data'" and
+            res["rendered_fields"].get("image") == "alpine:3.19" and
+            "private_environment" not in res["rendered_fields"], res and res["rendered_fields"])
+    recs, _bad = read_log(t["log_path"])
+    c.check("docker: the log says the container was prepared (secret not logged)", any(
+        "Container prepared" in r["line"] for r in recs) and
+        not any("s3cr3t-token" in r["line"] for r in recs), recs)
+    _a, ev, res = z.run(ti("containers.py", "literal"))
+    c.check("docker: list-literal command, split entrypoint, .env template file",
+            res and res.get("container") == dict(
+                CONTAINER_DEFAULTS, image="alpine:3",
+                command=["echo", "2024-01-01", "two words"], entrypoint=["/bin/sh", "-c"],
+                environment={"FROM_FILE": "2024-01-01"}), res and res.get("container"))
+    for index, given, want_cmd in ((0, None, ["echo", "2024-01-01", "one"]),
+                                   (1, None, ["echo", "two"]),
+                                   (1, {"command": "echo two"}, ["echo", "two"])):
+        _a, ev, res = z.run(ti("containers.py", "mapped", map_index=index, map_kwargs=given))
+        c.check("docker: mapped DockerOperator, map index %d (map_kwargs %s)" % (
+            index, "given" if given else "null"), res and res["state"] == "container" and
+            res["container"] == dict(CONTAINER_DEFAULTS, image="alpine:3", command=want_cmd),
+            res)
+    for task_id, words in (("bad_mount", ("mounts[0]", "'volume'", "'bind'")),
+                           ("bad_network", ("network_mode 'host'", "'bridge', 'none'")),
+                           ("bad_mem", ("mem_limit 'lots'", "'512m'"))):
+        _a, ev, res = z.run(ti("containers.py", task_id))
+        c.check("docker: %s fails the task, naming it and what is accepted" % task_id,
+                res and ev["returncode"] == 1 and res["state"] == "failed" and
+                "container" not in res and res["retryable"] is False and
+                all(w in res["error"]["message"] for w in words), res)
+
+    ex = exchange_dir()
+    _a, ev, res = z.run(ti("containers.py", "compute", xcom=[xc("base", 41)], exchange_dir=ex))
+    c.check("@task.docker: state container with the exact container object", res and
+            res["state"] == "container" and ev["returncode"] == 0 and
+            res.get("container") == COMPUTE_CONTAINER, res)
+    try:
+        with open(os.path.join(ex, "script.py")) as fh:
+            script = fh.read()
+        with open(os.path.join(ex, "input.json")) as fh:
+            call = json.load(fh)
+    except OSError as e:
+        script, call = "", e
+    c.check("@task.docker: input.json holds the resolved call (XCom, rendered kwargs)",
+            call == {"args": [41, [1, 2]], "kwargs": {"scale": 2, "label": "2024-01-01"}}, call)
+    c.check("@task.docker: script.py is the function without its decorator + the harness",
+            "def compute(x, items, scale=1, label=None):" in script and
+            not any(line.lstrip().startswith("@") for line in script.splitlines()) and
+            script.rstrip().endswith("_leoflow_sys.exit(_leoflow_main(compute))"), script)
+    host_python = shutil.which("python3") or sys.executable
+    p = subprocess.run([host_python, os.path.join(ex, "script.py")], capture_output=True,
+                       text=True, cwd=tmp, timeout=60)
+    try:
+        with open(os.path.join(ex, "output.json")) as fh:
+            output = json.load(fh)
+    except (OSError, ValueError) as e:
+        output = e
+    c.check("@task.docker harness (host python3): output.json, exit 0, only the function's "
+            "prints on stdout", p.returncode == 0 and output == {"return_value": {"total": 88}}
+            and p.stdout == "computing 41 2024-01-01\n", (p.returncode, p.stdout, p.stderr,
+                                                           output))
+    for task_id, want_err in (("explode", "ValueError: exploded with 5"),
+                              ("returns_set", "not JSON-serialisable")):
+        ex = exchange_dir()
+        _a, ev, res = z.run(ti("containers.py", task_id, exchange_dir=ex))
+        p = subprocess.run([host_python, os.path.join(ex, "script.py")], capture_output=True,
+                           text=True, cwd=tmp, timeout=60)
+        out_path = os.path.join(ex, "output.json")
+        output = None
+        if os.path.exists(out_path):
+            with open(out_path) as fh:
+                output = json.load(fh)
+        if task_id == "explode":  # the traceback on stderr, no output.json
+            expected = "Traceback (most recent call last)" in p.stderr and output is None
+        else:  # the reason in output.json too
+            expected = "error" in (output or {}) and want_err in output["error"]
+        c.check("@task.docker harness: %s exits 1 with the reason on stderr" % task_id,
+                res and res["state"] == "container" and p.returncode == 1 and
+                want_err in p.stderr and p.stdout == "" and expected,
+                (res, p.returncode, p.stdout, p.stderr, output))
+    _a, ev, res = z.run(ti("containers.py", "takes_set", exchange_dir=exchange_dir()))
+    c.check("@task.docker: a non-JSON argument fails the task, naming the argument", res and
+            res["state"] == "failed" and ev["returncode"] == 1 and res["retryable"] is False and
+            res["error"]["message"] ==
+            "@task.docker passes arguments as JSON; argument 'values' is a set", res)
+    _a, ev, res = z.run(ti("containers.py", "compute", xcom=[xc("base", 41)]))
+    c.check("@task.docker: without TI.exchange_dir the task fails", res and
+            res["state"] == "failed" and "exchange_dir" in res["error"]["message"], res)
+
+
+def check_docker_fallback(c, python):
+    """The fallback ``docker.types`` (forced first on sys.path: this machine may have a real
+    docker-py) and how ``mount_spec`` reads each form of mount."""
+    code = r'''
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import docker
+import docker.types as types
+from airflow.providers.docker.operators.docker import mount_spec
+
+class DockerPyMount(dict):  # docker-py's Mount: a dict that always records ReadOnly
+    pass
+
+try:
+    docker.from_env
+    client = "available"
+except AttributeError as e:
+    client = str(e)
+print(json.dumps({"fallback": getattr(types.Mount, "_lf_fallback", False), "client": client,
+                  "specs": [mount_spec(m) for m in (
+    types.Mount("/t", "/s", type="bind"), types.Mount("/t", "/s", "bind", read_only=False),
+    DockerPyMount(Target="/t", Source="/s", Type="bind", ReadOnly=False),
+    {"target": "/t", "source": "/s", "type": "bind", "read_only": False},
+    {"target": "/t", "source": "vol"})]}))
+'''
+    root = os.path.dirname(BOOT)
+    p = subprocess.run([python, "-B", "-c", code, os.path.join(root, "fallback"),
+                        os.path.join(root, "shim")], capture_output=True, text=True, timeout=60)
+    try:
+        out = json.loads(p.stdout)
+    except ValueError:
+        out = {"stdout": p.stdout, "stderr": p.stderr}
+
+    def spec(source, typ, read_only):
+        return {"source": source, "target": "/t", "type": typ, "read_only": read_only}
+
+    c.check("docker fallback: Mount read-only unless read_only=False; a docker-py Mount "
+            "cannot say so (stays read-only); dict mounts say it", out.get("fallback") is True
+            and out.get("specs") == [spec("/s", "bind", True), spec("/s", "bind", False),
+                                     spec("/s", "bind", True), spec("/s", "bind", False),
+                                     spec("vol", "volume", True)], out)
+    c.check("docker fallback: docker.from_env says the client needs docker-py",
+            "install docker-py" in str(out.get("client")), out)
+
+
 def main(argv):
     python = sys.executable
     only = None
@@ -626,7 +861,7 @@ def main(argv):
             "dag_id": {"basic.py": "rt_basic", "branching.py": "rt_branch",
                        "mapped.py": "rt_mapped", "bash.py": "rt_bash",
                        "sensors.py": "rt_sensors", "misc.py": "rt_misc", "tiny.py": "rt_tiny",
-                       "broken.py": "rt_broken"}[dag],
+                       "broken.py": "rt_broken", "containers.py": "rt_docker"}[dag],
             "task_id": task_id, "run_id": run_id, "map_index": map_index,
             "try_number": try_number, "cwd": work, "env": base_env,
             "log_path": os.path.join(tmp, "logs", "%03d_%s.log" % (n, task_id)),
@@ -880,6 +1115,11 @@ def main(argv):
         _a, ev, res = z.run(ti("bash.py", "classic"))
         c.check("BashOperator: rendered and run", res and res["return_value"] ==
                 "classic pv classic", res)
+
+    # -- docker (container tasks: the child prepares, the server runs) ------------------------
+    if want("docker"):
+        check_docker(c, z, ti, xc, tmp)
+        check_docker_fallback(c, python)
 
     if want("sensor"):
         _a, ev, res = z.run(ti("sensors.py", "eventually"))

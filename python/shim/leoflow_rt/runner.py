@@ -2,7 +2,8 @@
 
 Owns ``Runner``: load the DAG file and find the task, build the context (``context.py``),
 unmap a mapped task (``mapping.py``), render its template fields (``rendering.py``), then
-Airflow's ``pre_execute`` / ``on_execute_callback`` / ``execute`` / ``post_execute``, the
+Airflow's ``pre_execute`` / ``on_execute_callback`` / ``execute`` / ``post_execute`` (for a
+``docker`` task, instead of ``execute``: the container request, ``container.py``), the
 ``return_value`` / ``multiple_outputs`` XCom push, what ends the run (skip, branch,
 short-circuit, ``DownstreamTasksSkipped``, ``TriggerDagRunOperator``, failure and
 ``retryable``), the ``on_*_callback``s, ``map_index_template``, and the result dict, written
@@ -16,6 +17,8 @@ import os
 import time
 from collections.abc import Sequence as _Sequence
 
+from leoflow_rt.container import ContainerConfigError, is_container_task
+from leoflow_rt.container import build as build_container
 from leoflow_rt.context import (
     _MISSING,
     RETURN_KEY,
@@ -35,7 +38,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 #: task's traceback.
 _OWN_MODULES = frozenset(os.path.join(_HERE, m) for m in ("task", "capture", "context",
                                                              "mapping", "rendering", "runner",
-                                                             "child"))
+                                                             "child", "container"))
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -165,12 +168,20 @@ class Runner:
         self.fields.render_templates(op)
         self.result["rendered_fields"] = self.fields.rendered_fields(op)
 
-    def _execute(self):
+    def _execute(self, container=False):
+        """``execute`` between Airflow's hooks; with ``container``, the container request of a
+        ``docker`` task instead (the server runs it; ``post_execute`` does not run here)."""
         op, context = self.op, self.context
         enter_task_context(context)
         try:
             op.pre_execute(context)
             self._callbacks("on_execute_callback")
+            if container:
+                try:
+                    return build_container(op, self.spec, self.sink)
+                except ContainerConfigError as e:
+                    raise _Failure(str(e), type_name="ContainerConfigError",
+                                   retryable=False) from None
             result = op.execute(context)
             op.post_execute(context, result)
         finally:
@@ -256,11 +267,18 @@ class Runner:
             self._build_context()
             self._prepare()
             mark("prepare")
-            value = self._execute()
-            mark("execute")
-            return_value = value
-            self._push_return(value)
-            state = "success"
+            if is_container_task(self.op):
+                result["container"] = request = self._execute(container=True)
+                mark("execute")
+                self.log("Container prepared (the server runs it): image=%s command=%s"
+                         % (request["image"], request["command"]))
+                state = "container"
+            else:
+                value = self._execute()
+                mark("execute")
+                return_value = value
+                self._push_return(value)
+                state = "success"
         except ex.DagRunTriggerException as e:
             self.log("Triggering Dag Run: dag_id=%s run_id=%s (created by the server)"
                      % (e.trigger_dag_id, e.dag_run_id))
@@ -366,8 +384,8 @@ class Runner:
                     self.log("Could not render map_index_template %r: %s" % (template,
                                                                               _one_line(e)),
                              "warning")
-        if self.op is None:
-            return
+        if self.op is None or state == "container":
+            return  # a container's outcome (and its callbacks) belongs to the server
         if state == "success":
             self._callbacks("on_success_callback")
         elif state == "skipped":
