@@ -4,6 +4,7 @@
     python3 -B boot.py worker
     python3 -B boot.py zygote
     python3 -B boot.py run-task REQUEST.json
+    python3 -B boot.py run-ti TI.json
 
 See PROTOCOL.md. Puts ``shim`` first and ``fallback`` last on ``sys.path``.
 """
@@ -70,6 +71,11 @@ def main(argv):
         import leoflow_rt.taskrun as taskrun
 
         return taskrun.main(argv[2])
+    if cmd == "run-ti" and len(argv) == 3:
+        # No _ensure_bytecode: inside a container the runtime folder may be read-only.
+        import leoflow_rt.child as child
+
+        return child.run_ti_main(argv[2])
     sys.stderr.write(__doc__)
     return 2
 

@@ -9,8 +9,9 @@ latest-only, skip / fail / exception / non-JSON return / sys.exit / os._exit / s
 dynamic task mapping (TI.map_kwargs and local expansion, expand_kwargs, .map, .zip),
 @task.bash and BashOperator, sensors, callbacks, container tasks (DockerOperator and
 @task.docker: the exact ``container`` object, the exchange files, the harness run with the
-host's python3, the fallback ``docker.types``), killing a task's process group (no orphans,
-no zombies), EOF shutdown, env isolation, and the fork-to-exit time of 100 tiny tasks.
+host's python3, the fallback ``docker.types``), ``boot.py run-ti`` (one TI in-process),
+killing a task's process group (no orphans, no zombies), EOF shutdown, env isolation, and the
+fork-to-exit time of 100 tiny tasks.
 
 Usage: python3 python/tests/check_task_runtime.py [--python PY] [-k SUBSTRING] [--keep]
 (the zygote runs under --python, default: this interpreter; the work folder is removed after a
@@ -817,6 +818,50 @@ print(json.dumps({"fallback": getattr(types.Mount, "_lf_fallback", False), "clie
             "install docker-py" in str(out.get("client")), out)
 
 
+def check_run_ti(c, python, ti, tmp):
+    """``boot.py run-ti TI.json``: one TI in the current process (what runs in a container)."""
+    t = ti("tiny.py", "tiny")
+    path = os.path.join(tmp, "run-ti.json")
+    with open(path, "w") as fh:
+        json.dump(t, fh)
+    p = subprocess.run([python, "-B", BOOT, "run-ti", path], capture_output=True, timeout=60)
+    res = None
+    if os.path.exists(t["result_path"]):
+        with open(t["result_path"]) as fh:
+            res = json.load(fh)
+    recs, bad = read_log(t["log_path"])
+    lines = [r["line"] for r in recs if r["stream"] == "leoflow"]
+    c.check("run-ti: a plain @task runs in-process to success (result + NDJSON log)",
+            p.returncode == 0 and res and res["state"] == "success" and
+            res["return_value"] == 1 and res["xcom"] == [{"key": "return_value", "value": 1}]
+            and any(ln.startswith("Task started: dag_id=rt_tiny task_id=tiny") for ln in lines)
+            and any(ln.startswith("Task finished: state=success") for ln in lines) and not bad,
+            (p.returncode, p.stderr[-2000:], res, lines))
+    t = ti("basic.py", "boom")
+    with open(path, "w") as fh:
+        json.dump(t, fh)
+    p = subprocess.run([python, "-B", BOOT, "run-ti", path], capture_output=True, timeout=60)
+    with open(t["result_path"]) as fh:
+        res = json.load(fh)
+    c.check("run-ti: a failing task exits 1 with its error in the result", p.returncode == 1
+            and res["state"] == "failed" and "boom value" in res["error"]["message"], res)
+    t = ti("basic.py", "env_task")
+    del t["env"]
+    with open(path, "w") as fh:
+        json.dump(t, fh)
+    p = subprocess.run([python, "-B", BOOT, "run-ti", path], capture_output=True, timeout=60,
+                       env=dict(os.environ, TASK_VAR="from-the-container"))
+    with open(t["result_path"]) as fh:
+        res = json.load(fh)
+    c.check("run-ti: without TI.env the task keeps the process's environment", p.returncode == 0
+            and res["return_value"]["mine"] == "from-the-container", res)
+    with open(path, "w") as fh:
+        fh.write("{not json")
+    p = subprocess.run([python, "-B", BOOT, "run-ti", path], capture_output=True, timeout=60)
+    c.check("run-ti: an unreadable TI file exits 2 and says why", p.returncode == 2 and
+            b"cannot read the TI file" in p.stderr, p.stderr)
+
+
 def main(argv):
     python = sys.executable
     only = None
@@ -1120,6 +1165,9 @@ def main(argv):
     if want("docker"):
         check_docker(c, z, ti, xc, tmp)
         check_docker_fallback(c, python)
+
+    if want("run-ti"):
+        check_run_ti(c, python, ti, tmp)
 
     if want("sensor"):
         _a, ev, res = z.run(ti("sensors.py", "eventually"))

@@ -6,7 +6,8 @@ isolation (``setsid``, default signals, stdin/stdout on /dev/null, the exact ``T
 ``PYTHONPATH``, ``tzset``), then ``_run_spec``: open the NDJSON log (``capture.py``), log
 start/finish, run one ``Runner`` (``runner.py``) with output captured, write the result file
 and turn the state into the exit code. Called by ``zygote.py`` (``spare_main``, through the
-``task.py`` façade). See PROTOCOL.md, "Zygote protocol" and "The child".
+``task.py`` façade), and ``run_ti_main`` (``boot.py run-ti``: the same run in this process,
+inside a task's container). See PROTOCOL.md, "Zygote protocol", "The child" and "run-ti".
 """
 import json
 import os
@@ -124,6 +125,37 @@ def spare_main(ti_fd, close_fds=(), sync_fd=None):
         _internal_error(e)
     finally:
         os._exit(code)
+
+
+def run_ti_main(path):
+    """``boot.py run-ti TI.json``: run one TI like a zygote child, in this process (no zygote,
+    no fork), e.g. as the main process of the task's container; returns the exit code.
+    Without ``TI.env`` the process keeps its own environment (the container's). A TI file that
+    cannot be read or is invalid exits 2 without a result file."""
+    t0 = time.monotonic()
+    try:
+        with open(path, encoding="utf-8") as fh:
+            spec = json.load(fh)
+    except (OSError, ValueError) as e:
+        os.write(2, ("leoflow run-ti: cannot read the TI file %s: %s\n" % (path, e)).encode())
+        return 2
+    from leoflow_rt.zygote import _check_ti
+
+    problem = _check_ti(spec)
+    if problem:
+        os.write(2, ("leoflow run-ti: invalid TI in %s: %s\n" % (path, problem)).encode())
+        return 2
+    if spec.get("env") is None:
+        spec["env"] = dict(os.environ)
+    _isolate((), None)
+    if os.getpid() == 1:
+        # PID 1 of a container: the kernel ignores signals that have no handler, so SIGTERM
+        # (``docker stop``) ends the task as the signal would end a zygote child.
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda signum, _frame: os._exit(128 + signum))
+    return _run_spec(spec, t0)
 
 
 def _warm_up(interrupted=lambda: False):

@@ -246,7 +246,7 @@ class Runner:
                     "Failed to run task callback (kind=%s, index=%d, callback=%r)", kind, i, cb)
 
     def run(self):
-        from airflow.sdk import exceptions as ex
+        import airflow.sdk.exceptions as ex
 
         spec, result = self.spec, self.result
         error = None
@@ -348,7 +348,7 @@ class Runner:
         return result
 
     def _fail(self, e):
-        from airflow.sdk import exceptions as ex
+        import airflow.sdk.exceptions as ex
 
         result = self.result
         if isinstance(e, _Failure):
