@@ -818,6 +818,39 @@ print(json.dumps({"fallback": getattr(types.Mount, "_lf_fallback", False), "clie
             "install docker-py" in str(out.get("client")), out)
 
 
+def check_docker_py_mount(c, python, tmp):
+    """A docker-py ``Mount`` (a stand-in with docker-py's constructor, first on sys.path)
+    says ``read_only=False`` once the operator module is imported: it wraps the constructor."""
+    pkg = os.path.join(tmp, "dockerpy", "docker")
+    os.makedirs(pkg, exist_ok=True)
+    with open(os.path.join(pkg, "__init__.py"), "w") as fh:
+        fh.write("")
+    with open(os.path.join(pkg, "types.py"), "w") as fh:
+        fh.write(
+            "class Mount(dict):\n"
+            "    def __init__(self, target, source, type='volume', read_only=False, consistency=None):\n"
+            "        self['Target'] = target\n        self['Source'] = source\n"
+            "        self['Type'] = type\n        self['ReadOnly'] = read_only\n")
+    code = r'''
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from airflow.providers.docker.operators.docker import mount_spec
+from docker.types import Mount
+print(json.dumps([mount_spec(m)["read_only"] for m in (
+    Mount("/t", "/s", type="bind"), Mount("/t", "/s", type="bind", read_only=False),
+    Mount("/t", "/s", "bind", False), Mount("/t", "/s", "bind", read_only=True))]))
+'''
+    root = os.path.dirname(BOOT)
+    p = subprocess.run([python, "-B", "-c", code, os.path.dirname(pkg),
+                        os.path.join(root, "shim")], capture_output=True, text=True, timeout=60)
+    try:
+        out = json.loads(p.stdout)
+    except ValueError:
+        out = {"stdout": p.stdout, "stderr": p.stderr}
+    c.check("docker-py Mount: read-only unless read_only=False is passed (keyword or position)",
+            out == [True, False, False, True], out)
+
+
 def check_run_ti(c, python, ti, tmp):
     """``boot.py run-ti TI.json``: one TI in the current process (what runs in a container)."""
     t = ti("tiny.py", "tiny")
@@ -1165,6 +1198,7 @@ def main(argv):
     if want("docker"):
         check_docker(c, z, ti, xc, tmp)
         check_docker_fallback(c, python)
+        check_docker_py_mount(c, python, tmp)
 
     if want("run-ti"):
         check_run_ti(c, python, ti, tmp)

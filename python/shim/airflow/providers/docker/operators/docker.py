@@ -63,17 +63,42 @@ def normalize_auto_remove(value):
                      "'force'." % (value,))
 
 
+def _track_explicit_read_only():
+    """docker-py's ``Mount`` records ``ReadOnly: False`` whether or not its caller said so;
+    wrap its constructor so a mount made after this import remembers an explicit
+    ``read_only`` (its fourth parameter) in ``_lf_explicit``."""
+    try:
+        from docker.types import Mount
+    except Exception:  # no docker-py: the fallback records it itself
+        return
+    if getattr(Mount, "_lf_fallback", False) or getattr(Mount, "_lf_tracked", False):
+        return
+    init = Mount.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if "read_only" in kwargs or len(args) >= 4:
+            self._lf_explicit = True
+
+    Mount.__init__ = __init__
+    Mount._lf_tracked = True
+
+
+_track_explicit_read_only()
+
+
 def mount_spec(mount):
     """``{"source", "target", "type", "read_only"}`` of a ``docker.types.Mount`` (docker-py's
     or the fallback's) or of a dict of Mount arguments (``{"target", "source", "type",
     "read_only"}``, as Airflow accepts). ``read_only`` is True unless the mount says
-    ``read_only=False`` explicitly; a docker-py Mount always records ``ReadOnly`` (False by
-    default), so it cannot say it explicitly and stays read-only. TypeError otherwise."""
+    ``read_only=False`` explicitly (a docker-py Mount made before this module was imported
+    cannot say so and stays read-only). TypeError otherwise."""
     if not isinstance(mount, dict):
         raise TypeError("a mount must be a docker.types.Mount or a dict of Mount arguments, "
                         "got %s" % type(mount).__name__)
     if "Target" in mount:
-        explicit = type(mount) is dict or getattr(mount, "_lf_fallback", False)
+        explicit = (type(mount) is dict or getattr(mount, "_lf_fallback", False)
+                    or getattr(mount, "_lf_explicit", False))
         flag = mount.get("ReadOnly") if explicit else None
         return {"source": mount.get("Source"), "target": mount["Target"],
                 "type": mount.get("Type", "volume"), "read_only": flag is None or bool(flag)}
