@@ -1,9 +1,11 @@
 //! Benchmark harness for Leoflow Lite (not a timed test: it prints figures).
 //!
 //! Run with `cargo bench --bench lite` (all sections) or `cargo bench --bench lite -- startup`
-//! (sections: startup, parse, reload, engine, api, ui).
+//! (sections: startup, parse, reload, engine, containers, api, ui; `containers` needs a
+//! container engine: `DOCKER_HOST` or a standard socket).
 //! Each section starts the real release-profile binary on a temp home and a free port.
 
+mod lite_containers;
 mod lite_ui;
 
 use std::io::{BufRead, BufReader};
@@ -24,14 +26,21 @@ fn free_port() -> u16 {
 }
 
 fn spawn(home: &Path, port: u16, dags: &Path) -> Child {
+    spawn_with(home, port, dags, &[], &[])
+}
+
+/// [`spawn`] with extra environment variables and `lite` arguments.
+fn spawn_with(home: &Path, port: u16, dags: &Path, envs: &[(&str, &str)], extra: &[&str]) -> Child {
     Command::new(bin())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("LEOFLOW_DAGS_PAUSED_AT_CREATION", "false")
+        .envs(envs.iter().copied())
         .args(["--home"])
         .arg(home)
         .args(["lite", "--no-auth", "--port", &port.to_string()])
+        .args(extra)
         .arg(dags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -670,6 +679,9 @@ fn main() {
     }
     if want("engine") {
         engine();
+    }
+    if want("containers") {
+        lite_containers::containers();
     }
     if want("api") {
         api();

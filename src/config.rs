@@ -44,6 +44,14 @@ pub struct Layer {
     pub dags_paused_at_creation: Option<bool>,
     /// `auto` (OS notifications, polling if they fail) or `poll`.
     pub watcher: Option<String>,
+    /// Task containers' memory limit (`512m`, `2g`, bytes).
+    pub container_memory: Option<String>,
+    /// Task containers' CPU limit.
+    pub container_cpus: Option<f64>,
+    /// Task containers' process limit.
+    pub container_pids: Option<i64>,
+    /// Task containers' network unless a task asks: `none` or `bridge`.
+    pub container_network: Option<String>,
 }
 
 /// Where a setting's effective value came from.
@@ -78,15 +86,15 @@ pub enum LogFormat {
 pub enum ExecutorKind {
     /// Each task in its own process group on this machine (the default).
     Subprocess,
-    /// Each task in a hardened local container through the Docker engine API. Not in this
-    /// build yet: [`Config::resolve`] refuses it (see [`ExecutorKind::AVAILABLE`]).
+    /// Tasks whose DAG or task names an image run in a hardened local container through the
+    /// Docker engine API; the others as subprocesses.
     Docker,
 }
 
 impl ExecutorKind {
-    /// The executors this build runs tasks with; any other is refused at start-up. The
-    /// container executor adds `Docker` here when it exists.
-    pub const AVAILABLE: &'static [ExecutorKind] = &[ExecutorKind::Subprocess];
+    /// The executors this build runs tasks with; any other is refused at start-up.
+    pub const AVAILABLE: &'static [ExecutorKind] =
+        &[ExecutorKind::Subprocess, ExecutorKind::Docker];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -138,6 +146,11 @@ pub struct Config {
     pub dags_paused_at_creation: bool,
     /// Poll the DAG folder instead of using OS notifications.
     pub watcher_poll: bool,
+    /// Task containers' defaults: memory (bytes), CPUs, processes, network.
+    pub container_memory: i64,
+    pub container_cpus: f64,
+    pub container_pids: i64,
+    pub container_network: String,
     /// Where each setting came from, by setting name, for `--print-config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -166,6 +179,26 @@ pub enum ConfigError {
     Toml { path: PathBuf, err: String },
     #[error("cannot find the home directory: set LEOFLOW_HOME or pass --home")]
     NoHome,
+}
+
+/// A memory size as docker takes one: bytes, or a number with `k`, `m`, `g` (or `kb`, `mb`,
+/// `gb`, any case).
+pub fn parse_bytes(v: &str) -> Option<i64> {
+    let v = v.trim().to_ascii_lowercase();
+    let v = v.strip_suffix('b').unwrap_or(&v);
+    let (num, unit) = match v.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&v[..i], &v[i..]),
+        None => (v, ""),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    let mult = match unit {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    (n >= 0.0 && n.is_finite()).then_some((n * mult) as i64)
 }
 
 /// The default home: `$LEOFLOW_HOME`, else `~/.leoflow`.
@@ -261,6 +294,23 @@ impl Layer {
                 "LEOFLOW_DAGS_PAUSED_AT_CREATION",
             )?,
             watcher: get("LEOFLOW_WATCHER"),
+            container_memory: get("LEOFLOW_CONTAINER_MEMORY"),
+            container_cpus: get("LEOFLOW_CONTAINER_CPUS")
+                .map(|v| {
+                    v.trim().parse::<f64>().map_err(|_| ConfigError::Invalid {
+                        name: "container_cpus",
+                        value: v.clone(),
+                        origin: Source::Env,
+                        expected: "LEOFLOW_CONTAINER_CPUS takes a number of CPUs, e.g. 1.5".into(),
+                    })
+                })
+                .transpose()?,
+            container_pids: num(
+                "container_pids",
+                "LEOFLOW_CONTAINER_PIDS",
+                get("LEOFLOW_CONTAINER_PIDS"),
+            )?,
+            container_network: get("LEOFLOW_CONTAINER_NETWORK"),
         })
     }
 
@@ -434,7 +484,45 @@ impl Config {
                 });
             }
         };
+        let (memory, m_src) = layer!(container_memory, "2g".to_string());
+        let container_memory = parse_bytes(&memory).ok_or_else(|| ConfigError::Invalid {
+            name: "container_memory",
+            value: memory.clone(),
+            origin: m_src,
+            expected: "a memory size: bytes, or a number with k, m or g (e.g. 512m, 2g)".into(),
+        })?;
+        let (container_cpus, c_src) = layer!(container_cpus, 2.0);
+        if !(container_cpus > 0.0 && container_cpus.is_finite()) {
+            return Err(ConfigError::Invalid {
+                name: "container_cpus",
+                value: container_cpus.to_string(),
+                origin: c_src,
+                expected: "a number of CPUs above 0, e.g. 1.5".into(),
+            });
+        }
+        let (container_pids, p_src) = layer!(container_pids, 1024);
+        if container_pids < 16 {
+            return Err(ConfigError::Invalid {
+                name: "container_pids",
+                value: container_pids.to_string(),
+                origin: p_src,
+                expected: "a process limit of at least 16 (default 1024)".into(),
+            });
+        }
+        let (container_network, n_src) = layer!(container_network, "none".to_string());
+        if !["none", "bridge"].contains(&container_network.as_str()) {
+            return Err(ConfigError::Invalid {
+                name: "container_network",
+                value: container_network,
+                origin: n_src,
+                expected: "none (the default: no network) or bridge".into(),
+            });
+        }
         Ok(Config {
+            container_memory,
+            container_cpus,
+            container_pids,
+            container_network,
             home,
             host,
             port,
@@ -523,6 +611,10 @@ impl Config {
                 "watcher",
                 q(if self.watcher_poll { "poll" } else { "auto" }),
             ),
+            ("container_memory", self.container_memory.to_string()),
+            ("container_cpus", self.container_cpus.to_string()),
+            ("container_pids", self.container_pids.to_string()),
+            ("container_network", q(&self.container_network)),
         ];
         let width = rows
             .iter()
@@ -627,38 +719,42 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "invalid executor \"kubernetes\" (from flag): accepted: subprocess"
+            "invalid executor \"kubernetes\" (from flag): accepted: subprocess, docker"
         );
     }
 
     #[test]
-    fn an_executor_not_in_this_build_is_refused_with_its_source() {
+    fn executors_and_their_aliases_name_their_source() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("leoflow.toml"),
-            "executor = \"container\"\n",
+            "executor = \"container\"\ncontainer_memory = \"512m\"\n",
         )
         .unwrap();
-        let env = Layer::from_env(&env_of(&[("LEOFLOW_EXECUTOR", "docker")])).unwrap();
-        let resolve = |flags: &Layer, env: &Layer| {
-            Config::resolve(dir.path().into(), flags, env, dir.path())
-                .unwrap_err()
-                .to_string()
-        };
-        assert_eq!(
-            resolve(&Layer::default(), &env),
-            "executor \"docker\" (from env) is not available in this build yet: accepted: subprocess"
-        );
-        assert_eq!(
-            resolve(&Layer::default(), &Layer::default()),
-            "executor \"container\" (from leoflow.toml) is not available in this build yet: accepted: subprocess"
-        );
+        let c = Config::resolve(
+            dir.path().into(),
+            &Layer::default(),
+            &Layer::default(),
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(c.executor, ExecutorKind::Docker);
+        assert_eq!(c.sources["executor"], Source::File);
+        assert_eq!(c.container_memory, 512 << 20);
+        assert_eq!(c.container_network, "none");
         let flags = Layer {
             executor: Some("local".into()),
+            container_network: Some("host".into()),
             ..Layer::default()
         };
-        let c = Config::resolve(dir.path().into(), &flags, &env, dir.path()).unwrap();
-        assert_eq!(c.executor, ExecutorKind::Subprocess);
+        let e = Config::resolve(dir.path().into(), &flags, &Layer::default(), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("container_network \"host\""), "{e}");
+        assert_eq!(parse_bytes("2g"), Some(2 << 30));
+        assert_eq!(parse_bytes("1.5m"), Some(3 << 19));
+        assert_eq!(parse_bytes("64kb"), Some(64 << 10));
+        assert_eq!(parse_bytes("12x"), None);
     }
 
     #[test]

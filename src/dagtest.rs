@@ -243,11 +243,16 @@ async fn run_async(
         Arc::new(Heartbeats::default()),
         xcom.clone(),
         crate::executor::python::PyRuntime::new(config.python.clone(), home.runtime_dir()),
+        Arc::new(crate::executor::container::Containers::new(
+            home.root(),
+            crate::executor::container::Limits::from_config(config),
+        )),
         crate::scheduler::SchedulerConfig {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),
             dags_folder: root.clone(),
             log_max_bytes: config.log_max_bytes,
+            in_image: config.executor == crate::config::ExecutorKind::Docker,
         },
     );
     let mut bus = events.subscribe();
@@ -312,7 +317,9 @@ async fn run_async(
                 let task = ev.data["task_id"].as_str().unwrap_or("");
                 for l in ev.data["lines"].as_array().into_iter().flatten() {
                     let stream = l["stream"].as_str().unwrap_or("");
-                    if stream != "leoflow" {
+                    // Leoflow's own lines only when they say what went wrong.
+                    let level = l["level"].as_str().unwrap_or("");
+                    if stream != "leoflow" || matches!(level, "error" | "warning") {
                         println!("[{task}] {}", l["line"].as_str().unwrap_or(""));
                     }
                 }

@@ -5,7 +5,6 @@
 
 use std::fmt::Write;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::home::Home;
@@ -152,26 +151,31 @@ pub fn run(config: &Config, path_env: Option<&str>) -> Vec<Check> {
         },
     });
 
-    // Informational only: tasks run as subprocesses until the container executor exists, so a
-    // reachable engine is worth knowing but never "ok" for an executor this build lacks.
-    const NO_DOCKER_EXECUTOR: &str = "the docker executor is not available in this build yet";
-    let (sock, reachable) = docker_socket();
-    out.push(check(
-        "docker",
-        Level::Info,
-        match (sock, reachable) {
-            (Some(p), Ok(())) => format!(
-                "engine API reachable at {}; {NO_DOCKER_EXECUTOR}",
-                p.display()
-            ),
-            (Some(p), Err(e)) => format!(
-                "{} is not reachable ({e}); {NO_DOCKER_EXECUTOR}",
-                p.display()
-            ),
-            (None, _) => format!("no Docker engine socket found; {NO_DOCKER_EXECUTOR}"),
-        },
-        None,
-    ));
+    // The container engine: needed by --executor docker, and by DockerOperator / @task.docker
+    // tasks with any executor.
+    let engine = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(crate::executor::engine::Engine::connect()));
+    let docker_executor = config.executor == crate::config::ExecutorKind::Docker;
+    out.push(match engine {
+        Ok(e) => check("docker", Level::Ok, format!("{e}"), None),
+        Err(e) => check(
+            "docker",
+            if docker_executor {
+                Level::Blocker
+            } else {
+                Level::Info
+            },
+            e,
+            Some(if docker_executor {
+                "--executor docker needs a container engine: start Docker or Podman's API service, or set DOCKER_HOST".into()
+            } else {
+                "only DockerOperator / @task.docker tasks and --executor docker need one".into()
+            }),
+        ),
+    });
 
     out.push(if config.dags_folder.is_dir() {
         check(
@@ -189,28 +193,6 @@ pub fn run(config: &Config, path_env: Option<&str>) -> Vec<Check> {
         )
     });
     out
-}
-
-/// The Docker engine socket to try: `DOCKER_HOST` (unix://), then the usual places.
-fn docker_socket() -> (Option<PathBuf>, Result<(), String>) {
-    let mut candidates = Vec::new();
-    if let Ok(h) = std::env::var("DOCKER_HOST")
-        && let Some(p) = h.strip_prefix("unix://")
-    {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(PathBuf::from("/var/run/docker.sock"));
-    if let Ok(x) = std::env::var("XDG_RUNTIME_DIR") {
-        candidates.push(PathBuf::from(x).join("podman/podman.sock"));
-    }
-    candidates.push(PathBuf::from("/run/podman/podman.sock"));
-    let Some(sock) = candidates.into_iter().find(|p| p.exists()) else {
-        return (None, Err("missing".into()));
-    };
-    let r = std::os::unix::net::UnixStream::connect(&sock)
-        .map(|_| ())
-        .map_err(|e| e.to_string());
-    (Some(sock), r)
 }
 
 /// The report as a table followed by the fixes; `true` when nothing blocks.

@@ -53,19 +53,55 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let progress = Arc::new(crate::dag_processor::Progress::default());
     let events = EventBus::default();
     let health = Arc::new(Heartbeats::default());
+    let containers = Arc::new(containers(&config));
+    let in_image = config.executor == crate::config::ExecutorKind::Docker;
+    // With --executor docker the engine must answer before the server says it is ready.
+    let executor_line = if in_image {
+        let engine = containers
+            .engine()
+            .await
+            .map_err(|e| anyhow::anyhow!("--executor docker: {e}"))?;
+        format!("docker ({engine}); tasks without an image: subprocess")
+    } else {
+        config.executor.as_str().to_string()
+    };
     let (scheduler, scheduler_task) = crate::scheduler::start_engine(
         store.clone(),
         events.clone(),
         health.clone(),
         xcom.clone(),
         crate::executor::python::PyRuntime::new(config.python.clone(), home.runtime_dir()),
+        containers.clone(),
         crate::scheduler::SchedulerConfig {
             parallelism: config.parallelism,
             logs_dir: home.logs_dir(),
             dags_folder: config.dags_folder.clone(),
             log_max_bytes: config.log_max_bytes,
+            in_image,
         },
     );
+    // Containers an earlier server of this home left running go (their tries are failed and
+    // retried by the scheduler's recovery). Without an engine there is nothing to do.
+    tokio::spawn({
+        let containers = containers.clone();
+        let eager = in_image;
+        async move {
+            if !eager
+                && crate::executor::engine::candidates(&|k| std::env::var(k).ok())
+                    .iter()
+                    .all(|h| !std::path::Path::new(h.trim_start_matches("unix://")).exists())
+            {
+                return;
+            }
+            match containers.reconcile().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(n, "removed task containers a previous server left running")
+                }
+                Err(e) => tracing::debug!(error = e, "no container engine to reconcile"),
+            }
+        }
+    });
     let ops = crate::ops::Ops {
         store: store.clone(),
         xcom: Some(xcom.clone()),
@@ -87,7 +123,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         auth: Some(auth),
         reads: Default::default(),
     };
-    print_banner(&config, addr, started.elapsed(), &auth_line);
+    print_banner(&config, addr, started.elapsed(), &auth_line, &executor_line);
 
     // DAG parsing starts after the API serves: the first parse pays interpreter start-up.
     let processor = tokio::spawn(start_dag_processor(
@@ -233,7 +269,21 @@ fn start_auth(
     Ok((Arc::new(auth), line))
 }
 
-fn print_banner(config: &Config, addr: SocketAddr, took: Duration, auth_line: &str) {
+/// The task containers of this server, with the settings' limits.
+fn containers(config: &Config) -> crate::executor::container::Containers {
+    crate::executor::container::Containers::new(
+        &config.home,
+        crate::executor::container::Limits::from_config(config),
+    )
+}
+
+fn print_banner(
+    config: &Config,
+    addr: SocketAddr,
+    took: Duration,
+    auth_line: &str,
+    executor: &str,
+) {
     use std::io::Write;
     let host = match addr.ip() {
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
@@ -248,7 +298,7 @@ fn print_banner(config: &Config, addr: SocketAddr, took: Duration, auth_line: &s
         took.as_millis(),
         config.dags_folder.display(),
         config.home.display(),
-        config.executor.as_str(),
+        executor,
     );
     let _ = out.flush();
 }

@@ -174,6 +174,9 @@ pub struct Task {
     pub template_fields: Vec<String>,
     pub args: Map<String, Value>,
     pub mapped: Option<Value>,
+    /// The image the task runs in with `--executor docker` (its `executor_config`, or the
+    /// project's `base_image`).
+    pub image: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -229,7 +229,11 @@ impl Project {
                 ));
             }
         }
+        let base_image = self.doc.get("base_image").and_then(|v| v.as_str());
         for t in &mut dag.tasks {
+            if t.image.is_none() {
+                t.image = base_image.map(String::from);
+            }
             let o = overrides.get(&t.task_id).and_then(|v| v.as_object());
             let pick = |k: &str| o.and_then(|o| o.get(k)).or_else(|| defaults.get(k));
             if let Some(n) = pick("retries").and_then(|v| v.as_u64()) {

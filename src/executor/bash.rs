@@ -154,7 +154,7 @@ async fn run_process(
     if timed_out_now {
         ctx.kill(pid);
         let _ = child.wait().await;
-        return Err(timed_out(req.timeout));
+        return Err(timed_out(req.timeout, "its process group"));
     }
     let status = child.wait().await.map_err(|e| e.to_string())?;
     // Anything the command left running in its group goes with it.

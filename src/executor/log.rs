@@ -50,6 +50,19 @@ impl LogWriter {
         })
     }
 
+    /// A writer to `path` with no cap, for unit tests.
+    #[cfg(test)]
+    pub(super) async fn scratch(path: &std::path::Path) -> LogWriter {
+        LogWriter {
+            file: tokio::fs::File::create(path).await.unwrap(),
+            events: EventBus::new(16),
+            key: Value::Null,
+            written: 0,
+            max_bytes: 0,
+            capped: false,
+        }
+    }
+
     /// Appends one record; `stream` is `stdout`, `stderr` or `leoflow` (never capped).
     pub(super) async fn line(&mut self, stream: &str, level: Option<&str>, text: &str) {
         let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -57,6 +70,12 @@ impl LogWriter {
         if let Some(l) = level {
             rec["level"] = json!(l);
         }
+        self.record(rec).await;
+    }
+
+    /// Appends a record another writer made (the Python runtime in a container).
+    pub(super) async fn record(&mut self, rec: Value) {
+        let stream = rec["stream"].as_str().unwrap_or("stdout").to_string();
         let mut bytes = serde_json::to_vec(&rec).unwrap_or_default();
         bytes.push(b'\n');
         if self.max_bytes > 0 && stream != "leoflow" {
@@ -104,34 +123,45 @@ impl Tail {
 
     /// Publishes the complete records appended since the last call as one `log` event.
     pub(super) async fn forward(&mut self, log: &LogWriter) {
+        let lines = self.read().await;
+        if !lines.is_empty() {
+            let mut ev = log.key.clone();
+            ev["lines"] = Value::Array(lines);
+            log.events.publish("log", ev);
+        }
+    }
+
+    /// Writes the complete records appended since the last call into `log` (a file another
+    /// process writes outside the try's log: the runtime in a container).
+    pub(super) async fn copy(&mut self, log: &mut LogWriter) {
+        for rec in self.read().await {
+            log.record(rec).await;
+        }
+    }
+
+    /// The complete records appended since the last call.
+    async fn read(&mut self) -> Vec<Value> {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let Ok(mut f) = tokio::fs::File::open(&self.path).await else {
-            return;
+            return Vec::new();
         };
         if f.seek(std::io::SeekFrom::Start(self.offset)).await.is_err() {
-            return;
+            return Vec::new();
         }
         let mut buf = Vec::new();
         let Ok(n) = f.read_to_end(&mut buf).await else {
-            return;
+            return Vec::new();
         };
-        if n == 0 {
-            return;
-        }
         self.offset += n as u64;
         self.partial.extend_from_slice(&buf);
         let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
-            return;
+            return Vec::new();
         };
         let lines: Vec<Value> = self.partial[..end]
             .split(|b| *b == b'\n')
             .filter_map(|l| serde_json::from_slice(l).ok())
             .collect();
         self.partial.drain(..=end);
-        if !lines.is_empty() {
-            let mut ev = log.key.clone();
-            ev["lines"] = Value::Array(lines);
-            log.events.publish("log", ev);
-        }
+        lines
     }
 }

@@ -9,6 +9,9 @@
 //! `Success` only after its XCom is durable.
 
 mod bash;
+pub mod container;
+mod docker;
+pub mod engine;
 pub mod http;
 mod log;
 pub mod process;

@@ -114,9 +114,9 @@ pub async fn until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// The failure of a try whose `execution_timeout` killed its process group.
-pub fn timed_out(limit: Option<Duration>) -> String {
+pub fn timed_out(limit: Option<Duration>, killed: &str) -> String {
     format!(
-        "Timeout: the task exceeded its execution_timeout of {}s and its process group was killed",
+        "Timeout: the task exceeded its execution_timeout of {}s and {killed} was killed",
         limit.unwrap_or_default().as_secs_f64()
     )
 }

@@ -31,6 +31,11 @@ pub struct PyRuntime {
 }
 
 impl PyRuntime {
+    /// The folder the runtime is written under (`home/runtime`).
+    pub(super) fn root(&self) -> &std::path::Path {
+        &self.runtime_root
+    }
+
     /// `command` is the configured interpreter; the runtime is written under `runtime_root`.
     pub fn new(command: std::path::PathBuf, runtime_root: std::path::PathBuf) -> PyRuntime {
         PyRuntime {
@@ -61,37 +66,35 @@ impl PyRuntime {
     }
 }
 
-/// Runs a Python-executed task in the zygote and applies its result; skips and a run to
-/// trigger go into `out`.
-pub(super) async fn run(
+/// Where a TI's files are, as the process that runs it sees them.
+pub(super) struct TiPaths {
+    pub dag_file: std::path::PathBuf,
+    pub dags_folder: std::path::PathBuf,
+    pub log_path: std::path::PathBuf,
+    pub result_path: std::path::PathBuf,
+    /// `@task.docker` / `DockerOperator`: the folder shared with the task's container.
+    pub exchange_dir: Option<std::path::PathBuf>,
+}
+
+/// The TI object of `python/PROTOCOL.md` for `ctx`'s try: context, upstream XCom, variables,
+/// connections, and `env` (built from scratch).
+pub(super) fn ti_object(
     ctx: &Ctx<'_>,
-    log: &mut LogWriter,
-    out: &mut TaskOutcome,
-) -> (Outcome, BTreeMap<String, Value>) {
+    paths: &TiPaths,
+    env: BTreeMap<String, String>,
+) -> Result<Value, String> {
     let req = ctx.req;
-    let mut rendered = BTreeMap::new();
-    let (python, runtime) = match ctx.python.get().await {
-        Ok(x) => x,
-        Err(e) => {
-            log.line("leoflow", Some("error"), &e).await;
-            return (failed(e), rendered);
-        }
-    };
     let c = &req.context;
-    let xcom: Vec<Value> = match ctx.xcom.list(&c.dag_id, &c.run_id, None) {
-        Ok(v) => v
-            .into_iter()
-            .map(|(k, v)| json!({"task_id": k.task_id, "map_index": k.map_index, "key": k.key, "value": v}))
-            .collect(),
-        Err(e) => return (failed(e.to_string()), rendered),
-    };
-    let result_path = req.log_path.with_extension("result.json");
-    let _ = tokio::fs::remove_file(&result_path).await;
-    let mut env = task_env(req, req.task.args.get("env"));
-    env.insert("PYTHONUNBUFFERED".into(), "1".into());
-    let ti = json!({
-        "dag_file": req.dag_file,
-        "dags_folder": req.dags_folder,
+    let xcom: Vec<Value> = ctx
+        .xcom
+        .list(&c.dag_id, &c.run_id, None)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(k, v)| json!({"task_id": k.task_id, "map_index": k.map_index, "key": k.key, "value": v}))
+        .collect();
+    Ok(json!({
+        "dag_file": paths.dag_file,
+        "dags_folder": paths.dags_folder,
         "dag_id": c.dag_id,
         "task_id": c.task_id,
         "run_id": c.run_id,
@@ -104,17 +107,89 @@ pub(super) async fn run(
         "variables": c.variables,
         "connections": c.connections,
         "env": env,
-        "cwd": req.dags_folder,
-        "log_path": req.log_path,
+        "cwd": paths.dags_folder,
+        "log_path": paths.log_path,
         "log_max_bytes": req.log_max_bytes,
-        "result_path": result_path,
-    });
-    let status = run_in_zygote(ctx, &python, &runtime, ti, log).await;
-    let result: Option<Value> = tokio::fs::read(&result_path)
+        "result_path": paths.result_path,
+        "exchange_dir": paths.exchange_dir,
+    }))
+}
+
+/// Reads and removes a result file.
+pub(super) async fn take_result(path: &std::path::Path) -> Option<Value> {
+    let result = tokio::fs::read(path)
         .await
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
-    let _ = tokio::fs::remove_file(&result_path).await;
+    let _ = tokio::fs::remove_file(path).await;
+    result
+}
+
+/// Runs a Python-executed task in the zygote and applies its result; skips and a run to
+/// trigger go into `out`. A container task's result is a container request, run by
+/// `docker`.
+pub(super) async fn run(
+    ctx: &Ctx<'_>,
+    log: &mut LogWriter,
+    out: &mut TaskOutcome,
+) -> (Outcome, BTreeMap<String, Value>) {
+    let req = ctx.req;
+    let (python, runtime) = match ctx.python.get().await {
+        Ok(x) => x,
+        Err(e) => {
+            log.line("leoflow", Some("error"), &e).await;
+            return (failed(e), BTreeMap::new());
+        }
+    };
+    let exchange = if req.task.kind == "docker" {
+        let dir = super::container::exchange_dir(ctx.python.root(), req);
+        if let Err(e) = super::container::make_exchange(&dir).await {
+            return (failed(e), BTreeMap::new());
+        }
+        Some(dir)
+    } else {
+        None
+    };
+    let paths = TiPaths {
+        dag_file: req.dag_file.clone(),
+        dags_folder: req.dags_folder.clone(),
+        log_path: req.log_path.clone(),
+        result_path: req.log_path.with_extension("result.json"),
+        exchange_dir: exchange.clone(),
+    };
+    let _ = tokio::fs::remove_file(&paths.result_path).await;
+    let mut env = task_env(req, req.task.args.get("env"));
+    env.insert("PYTHONUNBUFFERED".into(), "1".into());
+    let ti = match ti_object(ctx, &paths, env) {
+        Ok(ti) => ti,
+        Err(e) => return (failed(e), BTreeMap::new()),
+    };
+    let status = run_in_zygote(ctx, &python, &runtime, ti, log).await;
+    let result = take_result(&paths.result_path).await;
+    if let Some(r) = result.as_ref().filter(|r| r["state"] == "container") {
+        let done = super::docker::run_request(ctx, log, r, exchange.as_deref()).await;
+        if let Some(dir) = &exchange {
+            let _ = tokio::fs::remove_dir_all(dir).await;
+        }
+        return done;
+    }
+    if let Some(dir) = &exchange {
+        let _ = tokio::fs::remove_dir_all(dir).await;
+    }
+    apply_result(ctx, log, out, result, status).await
+}
+
+/// Applies a Python runtime's result file (`None`: the process left none; `status` says how
+/// it ended): XCom made durable, skips, a run to trigger, the outcome.
+pub(super) async fn apply_result(
+    ctx: &Ctx<'_>,
+    log: &mut LogWriter,
+    out: &mut TaskOutcome,
+    result: Option<Value>,
+    status: Result<i64, String>,
+) -> (Outcome, BTreeMap<String, Value>) {
+    let c = &ctx.req.context;
+    let mut rendered = BTreeMap::new();
     if let Some(Value::Object(fields)) = result.as_ref().map(|r| &r["rendered_fields"]) {
         rendered.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
@@ -220,7 +295,7 @@ async fn run_in_zygote(
     };
     tail.forward(log).await;
     if killed {
-        return Err(timed_out(req.timeout));
+        return Err(timed_out(req.timeout, "its process group"));
     }
     match ended {
         Ok(Ok(exit)) => Ok(exit.returncode),

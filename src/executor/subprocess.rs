@@ -1,9 +1,11 @@
-//! The default executor: each try in its own process group on this machine.
+//! The executor: each try in its own process group on this machine, or in a local container.
 //!
 //! [`SubprocessExecutor`] owns the bookkeeping: it starts a tokio task per try, opens the
 //! try's log, hands the try to the module for its kind (`empty` finishes at once, then
-//! `bash`, native `http`, and `python` for everything else and every mapped map index),
-//! keeps the pid of each running try for `kill` and `kill_all`, and reports `Started` and
+//! `bash`, native `http`, and `python` for everything else and every mapped map index;
+//! `DockerOperator` / `@task.docker` reach `docker` through `python`; with `--executor
+//! docker` a task that names an image goes to `docker::run_in_image`), keeps the pid (and
+//! the container) of each running try for `kill` and `kill_all`, and reports `Started` and
 //! `Finished` on the completion channel.
 //!
 //! **Invariant:** owns no task semantics (rendering, exit codes, results live in the kind's
@@ -19,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::container::Containers;
 use super::log::LogWriter;
 use super::process::kill_group;
 use super::python::PyRuntime;
@@ -29,6 +32,9 @@ use crate::xcom::{RETURN_VALUE, XcomKey, XcomStore};
 /// Runs tries as local subprocesses.
 pub struct SubprocessExecutor {
     python: Arc<PyRuntime>,
+    containers: Arc<Containers>,
+    /// Tasks that name an image run in it (`--executor docker`).
+    in_image: bool,
     xcom: XcomStore,
     events: EventBus,
     done: mpsc::UnboundedSender<ExecutorEvent>,
@@ -42,9 +48,13 @@ impl SubprocessExecutor {
         events: EventBus,
         done: mpsc::UnboundedSender<ExecutorEvent>,
         python: PyRuntime,
+        containers: Arc<Containers>,
+        in_image: bool,
     ) -> SubprocessExecutor {
         SubprocessExecutor {
             python: Arc::new(python),
+            containers,
+            in_image,
             xcom,
             events,
             done,
@@ -75,6 +85,8 @@ impl Executor for SubprocessExecutor {
         let running = self.running.clone();
         let python = self.python.clone();
         let zygote = self.zygote.clone();
+        let containers = self.containers.clone();
+        let in_image = self.in_image;
         tokio::spawn(async move {
             let ti_id = req.ti_id.clone();
             let mut finished = TaskOutcome {
@@ -93,6 +105,8 @@ impl Executor for SubprocessExecutor {
                 done: &done,
                 python: &python,
                 zygote: &zygote,
+                containers: &containers,
+                in_image,
             };
             let (outcome, rendered) = run_try(&ctx, &mut finished).await;
             finished.outcome = outcome;
@@ -106,6 +120,7 @@ impl Executor for SubprocessExecutor {
         if let Some(pid) = self.pid(ti_id) {
             kill_try(ti_id, pid);
         }
+        self.containers.kill(ti_id);
     }
 
     fn kill_all(&self) {
@@ -116,6 +131,7 @@ impl Executor for SubprocessExecutor {
         for (ti_id, pid) in tries {
             kill_try(&ti_id, pid);
         }
+        self.containers.kill_all();
     }
 
     fn pid(&self, ti_id: &str) -> Option<u32> {
@@ -132,6 +148,8 @@ pub(super) struct Ctx<'a> {
     done: &'a mpsc::UnboundedSender<ExecutorEvent>,
     pub(super) python: &'a PyRuntime,
     pub(super) zygote: &'a super::zygote::Zygote,
+    pub(super) containers: &'a Containers,
+    in_image: bool,
 }
 
 impl Ctx<'_> {
@@ -170,16 +188,21 @@ impl Ctx<'_> {
     }
 
     async fn push_return(&self, value: &Value) -> Result<(), String> {
+        self.push(RETURN_VALUE, value)?;
+        self.xcom.flush_async().await.map_err(|e| e.to_string())
+    }
+
+    /// Stores one XCom of this try (durable once the return value is flushed).
+    pub(super) fn push(&self, key: &str, value: &Value) -> Result<(), String> {
         let c = &self.req.context;
         let key = XcomKey {
             dag_id: c.dag_id.clone(),
             run_id: c.run_id.clone(),
             task_id: c.task_id.clone(),
             map_index: c.map_index,
-            key: RETURN_VALUE.into(),
+            key: key.to_string(),
         };
-        self.xcom.put(&key, value).map_err(|e| e.to_string())?;
-        self.xcom.flush_async().await.map_err(|e| e.to_string())
+        self.xcom.put(&key, value).map_err(|e| e.to_string())
     }
 }
 
@@ -234,6 +257,12 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
     } else {
         t.kind.as_str()
     };
+    if ctx.in_image
+        && kind != "empty"
+        && let Some(image) = t.image.as_deref()
+    {
+        return super::docker::run_in_image(ctx, &mut log, out, image).await;
+    }
     match kind {
         "empty" => {
             log.line("leoflow", Some("info"), "EmptyOperator: nothing to run")

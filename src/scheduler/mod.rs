@@ -51,6 +51,8 @@ pub struct SchedulerConfig {
     pub dags_folder: PathBuf,
     /// Size cap of one try's log (0: none).
     pub log_max_bytes: u64,
+    /// Tasks that name an image run in it (`--executor docker`).
+    pub in_image: bool,
 }
 
 /// The scheduler; share by `Arc`.
@@ -85,6 +87,7 @@ pub fn start_engine(
     health: Arc<Heartbeats>,
     xcom: crate::xcom::XcomStore,
     python: crate::executor::python::PyRuntime,
+    containers: Arc<crate::executor::container::Containers>,
     config: SchedulerConfig,
 ) -> (Arc<Scheduler>, tokio::task::JoinHandle<()>) {
     let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -93,6 +96,8 @@ pub fn start_engine(
         events.clone(),
         done_tx,
         python,
+        containers,
+        config.in_image,
     );
     subprocess.warm_up();
     let executor: Arc<dyn Executor> = Arc::new(subprocess);

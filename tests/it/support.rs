@@ -259,3 +259,101 @@ pub fn assert_same_shape(expected: &serde_json::Value, actual: &serde_json::Valu
         (e, a) => assert_eq!(kind(e), kind(a), "{at}: expected {e}, got {a}"),
     }
 }
+
+/// A run id as a URL path segment.
+#[allow(dead_code)]
+pub fn enc_run(run_id: &str) -> String {
+    run_id.replace(':', "%3A").replace('+', "%2B")
+}
+
+/// Triggers `dag_id` (its DAG parsed within `within`): the new run's id.
+#[allow(dead_code)]
+pub fn trigger_when_parsed(
+    s: &Server,
+    dag_id: &str,
+    conf: serde_json::Value,
+    within: Duration,
+) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = http()
+            .post(s.url(&format!("/api/v2/dags/{dag_id}/dagRuns")))
+            .json(&serde_json::json!({"logical_date": null, "conf": conf}))
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().unwrap_or_default();
+        if status == 200 {
+            return body["dag_run_id"].as_str().unwrap().to_string();
+        }
+        assert!(
+            status == 404 && Instant::now() < deadline,
+            "triggering {dag_id}: {status} {body}\n{}",
+            s.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until a run ends (within `within`): the run and its task instances by
+/// `task_id[map_index]` (`task_id` alone when not mapped).
+#[allow(dead_code)]
+pub fn run_result(
+    s: &Server,
+    dag_id: &str,
+    run_id: &str,
+    within: Duration,
+) -> (
+    serde_json::Value,
+    std::collections::BTreeMap<String, serde_json::Value>,
+) {
+    let deadline = Instant::now() + within;
+    let run_url = s.url(&format!(
+        "/api/v2/dags/{dag_id}/dagRuns/{}",
+        enc_run(run_id)
+    ));
+    loop {
+        let (_, run) = get_json(&run_url);
+        if run["state"] == "success" || run["state"] == "failed" {
+            let (_, tis) = get_json(&format!("{run_url}/taskInstances?limit=100"));
+            let map = tis["task_instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    let id = t["task_id"].as_str().unwrap();
+                    let key = match t["map_index"].as_i64() {
+                        Some(i) if i >= 0 => format!("{id}[{i}]"),
+                        _ => id.to_string(),
+                    };
+                    (key, t.clone())
+                })
+                .collect();
+            return (run, map);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} of {dag_id} did not finish: {run}\n{}",
+            s.output()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The text of a try's log (`attempt=N.log` records), lines joined.
+#[allow(dead_code)]
+pub fn try_log(home: &Path, dag_id: &str, run_id: &str, task_id: &str, attempt: i64) -> String {
+    let p = home
+        .join("logs")
+        .join(format!("dag_id={dag_id}"))
+        .join(format!("run_id={run_id}"))
+        .join(format!("task_id={task_id}"))
+        .join(format!("attempt={attempt}.log"));
+    std::fs::read_to_string(&p)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["line"].as_str().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
