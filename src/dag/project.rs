@@ -246,6 +246,23 @@ impl Project {
                 t.execution_timeout = Some(n);
             }
             if let Some(r) = pick("resources") {
+                let checks: [(&str, fn(&str) -> Result<(), String>); 2] = [
+                    ("memory", |v| memory_quantity(v).map(drop)),
+                    ("cpu", |v| cpu_quantity(v).map(drop)),
+                ];
+                for (key, check) in checks {
+                    for side in ["requests", "limits"] {
+                        if let Some(v) = r.get(side).and_then(|s| s.get(key)) {
+                            let text = v.as_str().map(String::from).unwrap_or(v.to_string());
+                            check(&text).map_err(|e| {
+                                format!(
+                                    "{p}: `resources.{side}.{key}` of task {:?}: {e}",
+                                    t.task_id
+                                )
+                            })?;
+                        }
+                    }
+                }
                 t.extra.insert("resources".into(), r.clone());
             }
             if let Some(o) = o {
@@ -265,6 +282,48 @@ impl Project {
         dag.extra
             .insert("leoflow_project".into(), json!(self.path.parent()));
         Ok(())
+    }
+}
+
+/// Bytes of a Kubernetes memory quantity (`512Mi`, `1Gi`, `2G`, `1000000`).
+pub fn memory_quantity(v: &str) -> Result<i64, String> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let factor: f64 = match unit {
+        "" => 1.0,
+        "k" | "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if factor.is_finite() && n > 0.0 => Ok((n * factor) as i64),
+        _ => Err(format!(
+            "{v:?} is not a memory quantity; accepted: a number of bytes, or with a unit Ki, Mi, Gi, Ti, K, M, G, T (e.g. \"512Mi\")"
+        )),
+    }
+}
+
+/// CPUs of a Kubernetes CPU quantity (`500m`, `0.5`, `2`).
+pub fn cpu_quantity(v: &str) -> Result<f64, String> {
+    let v = v.trim();
+    let parsed = match v.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().map(|n| n / 1000.0),
+        None => v.parse::<f64>(),
+    };
+    match parsed {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        _ => Err(format!(
+            "{v:?} is not a CPU quantity; accepted: CPUs (\"0.5\", \"2\") or millicores (\"500m\")"
+        )),
     }
 }
 
@@ -298,6 +357,24 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join(FILE), yaml).unwrap();
         Project::load(d.path())
+    }
+
+    #[test]
+    fn kubernetes_quantities_read_as_bytes_and_cpus() {
+        assert_eq!(memory_quantity("512Mi"), Ok(512 << 20));
+        assert_eq!(memory_quantity("1Gi"), Ok(1 << 30));
+        assert_eq!(memory_quantity("2G"), Ok(2_000_000_000));
+        assert_eq!(memory_quantity("1.5Ki"), Ok(1536));
+        assert_eq!(memory_quantity("1000"), Ok(1000));
+        for bad in ["", "0", "-1Gi", "1gb", "Mi", "1 Gi"] {
+            assert!(memory_quantity(bad).is_err(), "{bad}");
+        }
+        assert_eq!(cpu_quantity("500m"), Ok(0.5));
+        assert_eq!(cpu_quantity("2"), Ok(2.0));
+        assert_eq!(cpu_quantity("0.25"), Ok(0.25));
+        for bad in ["", "0", "m", "-1", "two", "inf"] {
+            assert!(cpu_quantity(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

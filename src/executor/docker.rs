@@ -27,6 +27,7 @@ use super::python::{TiPaths, apply_result, take_result, ti_object};
 use super::subprocess::{Ctx, failed};
 use super::template::Renderer;
 use super::{Outcome, TaskOutcome};
+use crate::dag::project::{cpu_quantity, memory_quantity};
 
 /// The `PATH` a task gets inside an image (the server's own means nothing there).
 const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -174,6 +175,23 @@ fn image_env(ctx: &Ctx<'_>, extra: Option<&Value>) -> BTreeMap<String, String> {
     env
 }
 
+/// The container of a task run in its image: the image, and the limits its project's
+/// `resources.limits` set (`leoflow.yaml`, checked when the project loaded) over the settings'.
+fn in_image(image: &str, task: &crate::dag::model::Task) -> Spec {
+    let limits = &task.extra.get("resources").map(|r| &r["limits"]);
+    let text = |key: &str| {
+        limits
+            .and_then(|l| l.get(key))
+            .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
+    };
+    Spec {
+        image: image.into(),
+        mem_limit: text("memory").and_then(|v| memory_quantity(&v).ok()),
+        cpus: text("cpu").and_then(|v| cpu_quantity(&v).ok()),
+        ..Default::default()
+    }
+}
+
 /// Runs a task in the image it names (`--executor docker`).
 pub(super) async fn run_in_image(
     ctx: &Ctx<'_>,
@@ -220,12 +238,11 @@ async fn bash_in_image(
         .and_then(|v| v.as_i64())
         .unwrap_or(99);
     let spec = Spec {
-        image: image.into(),
         command: Some(vec!["bash".into(), "-c".into(), cmd]),
         environment: image_env(ctx, env_value.as_ref()),
         skip_on_exit_code: vec![skip],
         do_xcom_push: true,
-        ..Default::default()
+        ..in_image(image, &ctx.req.task)
     };
     match ctx.containers.run(req, log, &spec, &[], true, None).await {
         Ok(e) if e.timed_out => {
@@ -295,7 +312,6 @@ async fn python_in_image(
         return (failed(e), BTreeMap::new());
     }
     let spec = Spec {
-        image: image.into(),
         command: Some(vec![
             "python3".into(),
             "-B".into(),
@@ -304,7 +320,7 @@ async fn python_in_image(
             format!("{EXCHANGE}/ti.json"),
         ]),
         environment: env,
-        ..Default::default()
+        ..in_image(image, &ctx.req.task)
     };
     let binds = [
         Bind {

@@ -531,4 +531,16 @@ fn leoflow_yaml_errors_name_the_nearest_valid_key_and_task() {
     assert_eq!(t["retries"], 5);
     assert_eq!(t["owner"], "data");
     assert_eq!(t["args"]["env"], serde_json::json!({"A": "1", "B": "2"}));
+
+    yaml(
+        "dag_id: proj\ntasks:\n  extract:\n    resources:\n      limits:\n        memory: 5 gigs\n",
+    );
+    let (code, _, err) = validate();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("`resources.limits.memory` of task \"extract\"")
+            && err.contains("\"5 gigs\" is not a memory quantity")
+            && err.contains("512Mi"),
+        "{err}"
+    );
 }

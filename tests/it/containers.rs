@@ -26,11 +26,22 @@ fn server(home: &std::path::Path, envs: &[(&str, &str)], extra: &[&str]) -> Serv
 
 /// A Leoflow project folder (its `leoflow.yaml` naming `base_image`) holding `dag.py`.
 fn project(root: &std::path::Path, dag_id: &str, image: &str, dag: &str) -> std::path::PathBuf {
+    project_with(root, dag_id, image, dag, "")
+}
+
+/// [`project`] with more `leoflow.yaml` lines.
+fn project_with(
+    root: &std::path::Path,
+    dag_id: &str,
+    image: &str,
+    dag: &str,
+    yaml: &str,
+) -> std::path::PathBuf {
     let dir = root.join(dag_id);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("leoflow.yaml"),
-        format!("schema_version: \"1.0\"\ndag_id: {dag_id}\nbase_image: {image}\n"),
+        format!("schema_version: \"1.0\"\ndag_id: {dag_id}\nbase_image: {image}\n{yaml}"),
     )
     .unwrap();
     std::fs::write(dir.join("dag.py"), dag).unwrap();
@@ -210,12 +221,13 @@ with DAG("slow_box", schedule=None):
 }
 
 /// A server killed with SIGKILL mid-task leaves its container running; the next server on the
-/// same home kills and removes it.
+/// same home kills and removes it. The container has the limits of the settings and of the
+/// project's `resources.limits`.
 #[test]
 fn a_restarted_server_removes_the_containers_a_killed_one_left() {
     let home = tempfile::tempdir().unwrap();
     let dags = tempfile::tempdir().unwrap();
-    project(
+    project_with(
         dags.path(),
         "orphan_box",
         SHELL_IMAGE,
@@ -226,6 +238,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 with DAG("orphan_box", schedule=None):
     BashOperator(task_id="nap", bash_command="sleep 300")
 "#,
+        "tasks:\n  nap:\n    resources:\n      limits:\n        memory: 128Mi\n        cpu: 250m\n",
     );
     let args = ["--executor", "docker", dags.path().to_str().unwrap()];
     let limits = [
@@ -245,9 +258,10 @@ with DAG("orphan_box", schedule=None):
     let host = c.host_config.unwrap();
     assert_eq!(host.privileged, Some(false));
     assert_eq!(host.readonly_rootfs, Some(true));
+    // pids from the settings; memory and CPU from the project's limits, over the settings'.
     assert_eq!(host.pids_limit, Some(64), "{host:?}");
-    assert_eq!(host.memory, Some(256 << 20), "{host:?}");
-    assert_eq!(host.nano_cpus, Some(500_000_000), "{host:?}");
+    assert_eq!(host.memory, Some(128 << 20), "{host:?}");
+    assert_eq!(host.nano_cpus, Some(250_000_000), "{host:?}");
     assert_eq!(host.network_mode.as_deref(), Some("none"));
     // Docker echoes `ALL`; Podman lists the capabilities it dropped.
     let dropped = host.cap_drop.unwrap_or_default();
