@@ -246,7 +246,7 @@ impl Project {
                 t.execution_timeout = Some(n);
             }
             if let Some(r) = pick("resources") {
-                let checks: [(&str, fn(&str) -> Result<(), String>); 2] = [
+                let checks: [(&str, Check); 2] = [
                     ("memory", |v| memory_quantity(v).map(drop)),
                     ("cpu", |v| cpu_quantity(v).map(drop)),
                 ];
@@ -284,6 +284,9 @@ impl Project {
         Ok(())
     }
 }
+
+/// Checks one value of `leoflow.yaml`.
+type Check = fn(&str) -> Result<(), String>;
 
 /// Bytes of a Kubernetes memory quantity (`512Mi`, `1Gi`, `2G`, `1000000`).
 pub fn memory_quantity(v: &str) -> Result<i64, String> {
