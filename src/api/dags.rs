@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::params::{Filter, Params};
 use super::routes::Group;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, JsonBody};
 use crate::auth::Identity;
 use crate::dag::{Dag, Task};
 use crate::ops;
@@ -88,8 +88,8 @@ pub struct DagOut<'a> {
     last_parsed_time: Ts<'a>,
     last_parse_duration: Option<f64>,
     last_expired: Option<()>,
-    bundle_name: &'static str,
-    bundle_version: Option<()>,
+    bundle_name: &'a str,
+    bundle_version: Option<&'a str>,
     relative_fileloc: &'a str,
     fileloc: &'a str,
     description: &'a Option<String>,
@@ -126,8 +126,8 @@ pub fn dag_out(row: &DagRow) -> DagOut<'_> {
         last_parsed_time: Ts(row.last_parsed_time.as_deref()),
         last_parse_duration: row.last_parse_duration,
         last_expired: None,
-        bundle_name: "dags-folder",
-        bundle_version: None,
+        bundle_name: &row.bundle_name,
+        bundle_version: row.bundle_version.as_deref(),
         relative_fileloc: &row.relative_fileloc,
         fileloc: &row.fileloc,
         description: &d.description,
@@ -190,12 +190,15 @@ fn timetable_description(d: &Dag) -> Value {
 
 /// The `DagVersionResponse` shape.
 pub fn version_json(v: &VersionRow) -> Value {
-    version_fields(&v.id, v.version_number, &v.dag_id, Some(&v.created_at))
-}
-
-/// The `DagVersionResponse` shape from its parts.
-pub fn version_fields(id: &str, number: i64, dag_id: &str, created_at: Option<&str>) -> Value {
-    serde_json::to_value(version_out(id, number, dag_id, created_at)).expect("a version serialises")
+    let bundle = (Some(v.bundle_name.as_str()), v.bundle_version.as_deref());
+    serde_json::to_value(version_out(
+        &v.id,
+        v.version_number,
+        &v.dag_id,
+        Some(&v.created_at),
+        bundle,
+    ))
+    .expect("a version serialises")
 }
 
 /// The `DagVersionResponse` shape, in Airflow's field order.
@@ -204,8 +207,8 @@ pub struct VersionOut<'a> {
     id: &'a str,
     version_number: i64,
     dag_id: &'a str,
-    bundle_name: &'static str,
-    bundle_version: Option<()>,
+    bundle_name: &'a str,
+    bundle_version: Option<&'a str>,
     created_at: Ts<'a>,
     dag_display_name: &'a str,
     bundle_url: Option<()>,
@@ -217,13 +220,14 @@ pub fn version_out<'a>(
     number: i64,
     dag_id: &'a str,
     created_at: Option<&'a str>,
+    bundle: (Option<&'a str>, Option<&'a str>),
 ) -> VersionOut<'a> {
     VersionOut {
         id,
         version_number: number,
         dag_id,
-        bundle_name: "dags-folder",
-        bundle_version: None,
+        bundle_name: bundle.0.unwrap_or(q::DAGS_FOLDER),
+        bundle_version: bundle.1,
         created_at: Ts(created_at),
         dag_display_name: dag_id,
         bundle_url: None,
@@ -459,6 +463,11 @@ pub async fn details(
             d.extra.get("owner_links").cloned().unwrap_or(json!({})),
         ),
         ("is_favorite", json!(false)),
+        // Lite's own: the image a registered DAG runs in.
+        (
+            "image",
+            d.extra.get("image").cloned().unwrap_or(Value::Null),
+        ),
         ("active_runs_count", json!(active_runs)),
         ("concurrency", json!(d.max_active_tasks)),
         (
@@ -698,6 +707,26 @@ pub async fn delete(
     Ok(Json(json!(n)))
 }
 
+/// `POST /api/v2/dags/{dag_id}/versions` (admin): registers a dag.json, as `leoflow deploy`
+/// does with Pro: 201 with `{dag_id, version, spec_hash, created}` for a new version, 200 when
+/// the latest version has the same content.
+pub async fn register(
+    State(s): State<AppState>,
+    identity: Identity,
+    Path(dag_id): Path<String>,
+    JsonBody(doc): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let paused = s.config.dags_paused_at_creation;
+    let r = ops::dags::register(&s.ops, &identity, &dag_id, doc, paused).await?;
+    let status = if r.created {
+        axum::http::StatusCode::CREATED
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let body = json!({"dag_id": r.dag_id, "version": r.version, "spec_hash": r.spec_hash, "created": r.created});
+    Ok((status, Json(body)).into_response())
+}
+
 /// `GET /api/v2/dagTags`: distinct tag names (`tag_name_pattern`, `order_by=name|-name`).
 pub async fn dag_tags(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
     let (limit, offset) = p.page()?;
@@ -856,4 +885,9 @@ pub fn writes(g: Group) -> Group {
     g.patch("/dags", patch_many)
         .patch("/dags/{dag_id}", patch)
         .delete("/dags/{dag_id}", delete)
+}
+
+/// The admin-only DAG routes: registrations.
+pub fn registrations(g: Group) -> Group {
+    g.post("/dags/{dag_id}/versions", register)
 }

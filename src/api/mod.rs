@@ -162,7 +162,8 @@ pub fn groups() -> Vec<(Mount, routes::Group)> {
             Mount::Api,
             Group::role(Role::Admin)
                 .with(admin::admin)
-                .with(backfills::writes),
+                .with(backfills::writes)
+                .with(dags::registrations),
         ),
         (
             Mount::Root,

@@ -31,11 +31,15 @@ pub fn run_json(r: &RunRow) -> Value {
         _ => Value::Null,
     };
     let versions = match r.version_number {
-        Some(n) => json!([super::dags::version_fields(
+        Some(n) => json!([super::dags::version_out(
             &r.dag_version_id,
             n,
             &r.dag_id,
-            r.version_created_at.as_deref()
+            r.version_created_at.as_deref(),
+            (
+                r.version_bundle_name.as_deref(),
+                r.version_bundle_version.as_deref()
+            ),
         )]),
         None => json!([]),
     };
@@ -58,7 +62,7 @@ pub fn run_json(r: &RunRow) -> Value {
         "conf": r.conf,
         "note": r.note,
         "dag_versions": versions,
-        "bundle_version": null,
+        "bundle_version": r.version_bundle_version,
         "dag_display_name": r.dag_id,
         "partition_key": null,
     })

@@ -28,6 +28,10 @@ pub fn ti_json(t: &q::TiRow, run: Option<&RunRow>) -> Value {
                     n,
                     &r.dag_id,
                     r.version_created_at.as_deref(),
+                    (
+                        r.version_bundle_name.as_deref(),
+                        r.version_bundle_version.as_deref(),
+                    ),
                 )
             })
         }
@@ -50,6 +54,10 @@ pub fn ti_list_out(r: &q::TiListRow) -> TiOut<'_> {
             n,
             &r.ti.dag_id,
             r.version_created_at.as_deref(),
+            (
+                r.version_bundle_name.as_deref(),
+                r.version_bundle_version.as_deref(),
+            ),
         )),
         _ => None,
     };

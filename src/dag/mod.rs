@@ -14,6 +14,7 @@ pub mod model;
 pub mod params;
 pub mod parser;
 pub mod project;
+pub mod registered;
 pub mod runtime;
 pub mod validate;
 

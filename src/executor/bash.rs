@@ -32,7 +32,10 @@ pub(super) async fn run(ctx: &Ctx<'_>, log: &mut LogWriter) -> (Outcome, BTreeMa
     let renderer = Renderer::new(&req.context, ctx.xcom, &t.task_id);
     let cmd = match renderer.render(
         "bash_command",
-        t.args["bash_command"].as_str().unwrap_or_default(),
+        t.args
+            .get("bash_command")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default(),
     ) {
         Ok(c) => c,
         Err(e) => {

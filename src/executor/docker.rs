@@ -28,6 +28,7 @@ use super::subprocess::{Ctx, failed};
 use super::template::Renderer;
 use super::{Outcome, TaskOutcome};
 use crate::dag::project::{cpu_quantity, memory_quantity};
+use crate::dag::registered::ENTRYPOINT;
 
 /// The `PATH` a task gets inside an image (the server's own means nothing there).
 const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -218,7 +219,10 @@ async fn bash_in_image(
     let renderer = Renderer::new(&req.context, ctx.xcom, &t.task_id);
     let rendered_cmd = renderer.render(
         "bash_command",
-        t.args["bash_command"].as_str().unwrap_or_default(),
+        t.args
+            .get("bash_command")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default(),
     );
     let env_value = match t.args.get("env") {
         Some(v @ Value::Object(_)) => renderer.render_value("env", v).map(Some),
@@ -322,15 +326,10 @@ async fn python_in_image(
         environment: env,
         ..in_image(image, &ctx.req.task)
     };
-    let binds = [
+    let mut binds = vec![
         Bind {
             source: runtime.display().to_string(),
             target: RUNTIME.into(),
-            read_only: true,
-        },
-        Bind {
-            source: req.dags_folder.display().to_string(),
-            target: DAGS.into(),
             read_only: true,
         },
         Bind {
@@ -339,6 +338,14 @@ async fn python_in_image(
             read_only: false,
         },
     ];
+    // A registered DAG's code is in its image; only a parsed DAG needs the folder.
+    if req.task.kind != ENTRYPOINT {
+        binds.push(Bind {
+            source: req.dags_folder.display().to_string(),
+            target: DAGS.into(),
+            read_only: true,
+        });
+    }
     let mut tail = Tail::new(&dir.join("log.ndjson")).await;
     let ended = ctx
         .containers

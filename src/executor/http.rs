@@ -211,16 +211,27 @@ pub(super) async fn run(ctx: &Ctx<'_>, log: &mut LogWriter) -> (Outcome, BTreeMa
         }
     };
     let http = Request {
-        conn_id: t.args["http_conn_id"]
-            .as_str()
+        conn_id: t
+            .args
+            .get("http_conn_id")
+            .and_then(|v| v.as_str())
             .unwrap_or("http_default")
             .to_string(),
-        method: t.args["method"].as_str().unwrap_or("POST").to_string(),
+        method: t
+            .args
+            .get("method")
+            .and_then(|v| v.as_str())
+            .unwrap_or("POST")
+            .to_string(),
         endpoint: endpoint.as_str().map(String::from).unwrap_or_default(),
         data,
         headers,
         extra_options: t.args.get("extra_options").cloned().unwrap_or(Value::Null),
-        log_response: t.args["log_response"].as_bool().unwrap_or(false),
+        log_response: t
+            .args
+            .get("log_response")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
     };
     log.line(
         "leoflow",

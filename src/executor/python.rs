@@ -112,6 +112,8 @@ pub(super) fn ti_object(
         "log_max_bytes": req.log_max_bytes,
         "result_path": paths.result_path,
         "exchange_dir": paths.exchange_dir,
+        // A registered task's entrypoint, call_args and xcom_input (no DAG file to load).
+        "task_args": (req.task.kind == crate::dag::registered::ENTRYPOINT).then_some(&req.task.args),
     }))
 }
 

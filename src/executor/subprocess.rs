@@ -108,7 +108,25 @@ impl Executor for SubprocessExecutor {
                 containers: &containers,
                 in_image,
             };
-            let (outcome, rendered) = run_try(&ctx, &mut finished).await;
+            // A bug in a try's code path fails that try; it never leaves the run waiting.
+            let tried = std::panic::AssertUnwindSafe(run_try(&ctx, &mut finished));
+            let (outcome, rendered) = match futures_util::FutureExt::catch_unwind(tried).await {
+                Ok(x) => x,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(ti_id, "a try's run panicked: {what}");
+                    (
+                        failed(format!(
+                            "Leoflow failed running this try (a bug; please report it): {what}"
+                        )),
+                        BTreeMap::new(),
+                    )
+                }
+            };
             finished.outcome = outcome;
             finished.rendered = rendered;
             lock(&running).remove(&ti_id);
@@ -271,6 +289,25 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
         }
         "bash" if super::bash::is_native(&t.args) => super::bash::run(ctx, &mut log).await,
         "http" if super::http::is_native(&t.args) => super::http::run(ctx, &mut log).await,
+        crate::dag::registered::ENTRYPOINT => {
+            let e = format!(
+                "task {:?} of a registered DAG calls {} inside its image {}: start Lite with `--executor docker` to run it",
+                t.task_id,
+                t.args
+                    .get("entrypoint")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default(),
+                t.image.as_deref().unwrap_or("(none)")
+            );
+            log.line("leoflow", Some("error"), &e).await;
+            (
+                Outcome::Failed {
+                    error: e,
+                    retryable: false,
+                },
+                BTreeMap::new(),
+            )
+        }
         // Everything else runs the operator's own `execute` in the Python runtime: Python
         // callables, branching, sensors, HttpOperator with callables, custom operators...
         _ => super::python::run(ctx, &mut log, out).await,

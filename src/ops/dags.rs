@@ -88,3 +88,102 @@ pub async fn delete(ops: &Ops, who: &Identity, dag_id: &str) -> Result<i64, OpEr
     })
     .await
 }
+
+/// What a registration answers: `{dag_id, version, spec_hash, created}`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Registered {
+    pub dag_id: String,
+    /// The version number the content has.
+    pub version: i64,
+    pub spec_hash: String,
+    /// A new version was stored (201); `false`: the latest already had this content (200).
+    pub created: bool,
+    /// When that version was stored.
+    pub created_at: String,
+}
+
+/// Registers a dag.json (as `leoflow deploy` sends it to Pro) for `dag_id`: schema-checked,
+/// read into the model, stored as a new version of the `registered` bundle unless the latest
+/// has the same content. Refused (409) when a DAG file defines `dag_id`.
+pub async fn register(
+    ops: &Ops,
+    who: &Identity,
+    dag_id: &str,
+    doc: serde_json::Value,
+    paused_by_default: bool,
+) -> Result<Registered, OpError> {
+    let problems = crate::dag::compile::check_schema(&doc);
+    if let Some(first) = problems.first() {
+        return Err(OpError::Invalid {
+            loc: vec!["body".into()],
+            kind: "value_error",
+            msg: format!(
+                "the dag.json does not match the Leoflow DAG schema (schema_version 1.0): {first}{}",
+                match problems.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            ),
+            input: serde_json::Value::Null,
+        });
+    }
+    if doc["dag_id"] != dag_id {
+        return Err(OpError::BadRequest(format!(
+            "the dag.json's dag_id {} is not the DAG of the URL, {dag_id:?}",
+            doc["dag_id"]
+        )));
+    }
+    let dag = crate::dag::registered::from_dag_json(&doc).map_err(|e| OpError::Invalid {
+        loc: vec!["body".into()],
+        kind: "value_error",
+        msg: e,
+        input: serde_json::Value::Null,
+    })?;
+    let canonical = serde_json::to_string(&doc).expect("JSON serialises");
+    let hash = dags::spec_hash(&canonical, "");
+    let source = match doc["source"].as_str() {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => serde_json::to_string_pretty(&doc).expect("JSON serialises"),
+    };
+    let bundle_version = doc["dag_version"].as_str().unwrap_or_default().to_string();
+    let who = who.clone();
+    ops.commit(move |tx, fx| {
+        let (reg, changes) = match dags::record_registration(
+            tx,
+            &dag,
+            &hash,
+            &source,
+            &bundle_version,
+            paused_by_default,
+        )? {
+            Ok(x) => x,
+            Err(dags::RegistrationRefused::DefinedByFile(file)) => {
+                return Err(OpError::Conflict(format!(
+                    "DAG {:?} is defined by the DAG file {file}; register it under another dag_id or remove the file",
+                    dag.dag_id
+                )));
+            }
+        };
+        for c in changes {
+            if let dags::Change::DagUpdated { dag_id, version_number, .. } = c {
+                fx.event(
+                    "dag_updated",
+                    json!({"dag_id": dag_id, "version_number": version_number}),
+                );
+            }
+        }
+        fx.wake = true;
+        if reg.new_version {
+            let extra = json!({"version": reg.version_number, "dag_version": bundle_version, "method": "POST"});
+            audit(tx, &who, Entry::new("register_dag_version").dag(&dag.dag_id).extra(extra))?;
+        }
+        Ok(Registered {
+            dag_id: dag.dag_id.clone(),
+            version: reg.version_number,
+            spec_hash: hash.clone(),
+            created: reg.new_version,
+            created_at: reg.created_at,
+        })
+    })
+    .await
+}

@@ -492,6 +492,8 @@ mod tests {
             dag_version_id: "v".into(),
             version_number: Some(1),
             version_created_at: None,
+            version_bundle_name: None,
+            version_bundle_version: None,
             run_type: "manual".into(),
             state: "running".into(),
             logical_date: None,

@@ -132,51 +132,31 @@ fn upsert_dag(
         )
         .optional()
         .map_err(sql)?;
-    let owners = dag.owner.clone();
     let write_dag_row = |version_id: &str| -> Result<()> {
-        tx.execute(
-            "UPDATE dag SET fileloc = ?2, relative_fileloc = ?3, is_stale = 0, last_parsed_time = ?4,
-                 last_parse_duration = ?5, latest_version_id = ?6, spec = ?7, spec_hash = ?8,
-                 description = ?9, owners = ?10, timetable_summary = ?11, max_active_runs = ?12,
-                 max_active_tasks = ?13
-             WHERE dag_id = ?1",
-            params![
-                dag.dag_id,
-                parsed.file,
-                parsed.relative,
-                now,
-                duration,
+        write_dag(
+            tx,
+            dag,
+            &DagColumns {
+                fileloc: parsed.file,
+                relative: parsed.relative,
                 version_id,
-                spec,
-                hash,
-                dag.description,
-                owners,
-                dag.timetable_summary,
-                dag.max_active_runs,
-                dag.max_active_tasks
-            ],
+                spec: &spec,
+                hash: &hash,
+                now,
+                duration: Some(duration),
+                bundle: (DAGS_FOLDER, None),
+            },
         )
-        .map_err(sql)?;
-        tx.execute("DELETE FROM dag_tag WHERE dag_id = ?1", [&dag.dag_id])
-            .map_err(sql)?;
-        for t in &dag.tags {
-            tx.execute(
-                "INSERT OR IGNORE INTO dag_tag(dag_id, name) VALUES (?1, ?2)",
-                params![dag.dag_id, t],
-            )
-            .map_err(sql)?;
-        }
-        Ok(())
     };
     let insert_version = |number: i64| -> Result<String> {
-        let id = uuid::Uuid::new_v4().to_string();
-        tx.execute(
-            "INSERT INTO dag_version(id, dag_id, version_number, spec, spec_hash, source, created_at, last_updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![id, dag.dag_id, number, spec, hash, parsed.source, now],
+        insert_version(
+            tx,
+            &dag.dag_id,
+            number,
+            (&spec, &hash, parsed.source),
+            now,
+            (DAGS_FOLDER, None),
         )
-        .map_err(sql)?;
-        Ok(id)
     };
     match current {
         None => {
@@ -244,6 +224,195 @@ fn upsert_dag(
             }))
         }
     }
+}
+
+/// The columns of a `dag` row a write sets besides the model's own.
+struct DagColumns<'a> {
+    fileloc: &'a str,
+    relative: &'a str,
+    version_id: &'a str,
+    spec: &'a str,
+    hash: &'a str,
+    now: &'a str,
+    duration: Option<f64>,
+    /// Bundle name and version.
+    bundle: (&'a str, Option<&'a str>),
+}
+
+/// Writes the `dag` row (which exists) and its tags from `dag` and `c`.
+fn write_dag(tx: &Connection, dag: &Dag, c: &DagColumns<'_>) -> Result<()> {
+    tx.execute(
+        "UPDATE dag SET fileloc = ?2, relative_fileloc = ?3, is_stale = 0, last_parsed_time = ?4,
+             last_parse_duration = ?5, latest_version_id = ?6, spec = ?7, spec_hash = ?8,
+             description = ?9, owners = ?10, timetable_summary = ?11, max_active_runs = ?12,
+             max_active_tasks = ?13, bundle_name = ?14, bundle_version = ?15
+         WHERE dag_id = ?1",
+        params![
+            dag.dag_id,
+            c.fileloc,
+            c.relative,
+            c.now,
+            c.duration,
+            c.version_id,
+            c.spec,
+            c.hash,
+            dag.description,
+            dag.owner,
+            dag.timetable_summary,
+            dag.max_active_runs,
+            dag.max_active_tasks,
+            c.bundle.0,
+            c.bundle.1
+        ],
+    )
+    .map_err(sql)?;
+    tx.execute("DELETE FROM dag_tag WHERE dag_id = ?1", [&dag.dag_id])
+        .map_err(sql)?;
+    for t in &dag.tags {
+        tx.execute(
+            "INSERT OR IGNORE INTO dag_tag(dag_id, name) VALUES (?1, ?2)",
+            params![dag.dag_id, t],
+        )
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// Inserts version `number` of `dag_id` with `(spec, hash, source)`: its id.
+fn insert_version(
+    tx: &Connection,
+    dag_id: &str,
+    number: i64,
+    (spec, hash, source): (&str, &str, &str),
+    now: &str,
+    bundle: (&str, Option<&str>),
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO dag_version(id, dag_id, version_number, spec, spec_hash, source, created_at, last_updated, bundle_name, bundle_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+        params![id, dag_id, number, spec, hash, source, now, bundle.0, bundle.1],
+    )
+    .map_err(sql)?;
+    Ok(id)
+}
+
+/// The bundle of DAGs parsed from the DAG folder.
+pub const DAGS_FOLDER: &str = "dags-folder";
+/// The bundle of DAGs registered through the API (`POST /api/v2/dags/{dag_id}/versions`).
+pub const REGISTERED: &str = "registered";
+
+/// What a registration did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub version_number: i64,
+    pub created_at: String,
+    /// A new version (`false`: the latest already had this content).
+    pub new_version: bool,
+}
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegistrationRefused {
+    /// A DAG file of the DAG folder defines this DAG.
+    DefinedByFile(String),
+}
+
+/// Records a registered DAG version: `dag` (its model), `hash` (of its dag.json), `source`
+/// (what the Code view shows), `bundle_version` (its `dag_version`). The same content as the
+/// latest version changes nothing; other content is always a new version (a registration is
+/// an explicit release, not an edit). A DAG a live file defines is refused.
+pub fn record_registration(
+    tx: &Tx<'_>,
+    dag: &Dag,
+    hash: &str,
+    source: &str,
+    bundle_version: &str,
+    paused_by_default: bool,
+) -> Result<std::result::Result<(Registration, Vec<Change>), RegistrationRefused>> {
+    let tx = tx.conn();
+    let now = now();
+    let current: Option<(String, String, bool, String, Option<String>)> = tx
+        .query_row(
+            "SELECT bundle_name, fileloc, is_stale, spec_hash, latest_version_id FROM dag WHERE dag_id = ?1",
+            [&dag.dag_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?, r.get(4)?)),
+        )
+        .optional()
+        .map_err(sql)?;
+    let spec = serde_json::to_string(dag).expect("a DAG model serialises");
+    let fileloc = format!("{REGISTERED}/{}/dag.json", dag.dag_id);
+    let latest = match &current {
+        Some((bundle, file, false, _, _)) if bundle == DAGS_FOLDER => {
+            return Ok(Err(RegistrationRefused::DefinedByFile(file.clone())));
+        }
+        Some((_, _, _, old_hash, Some(version_id))) => {
+            let (number, created): (i64, String) = tx
+                .query_row(
+                    "SELECT version_number, created_at FROM dag_version WHERE id = ?1",
+                    [version_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(sql)?;
+            if old_hash == hash && current.as_ref().is_some_and(|c| !c.2 && c.0 == REGISTERED) {
+                return Ok(Ok((
+                    Registration {
+                        version_number: number,
+                        created_at: created,
+                        new_version: false,
+                    },
+                    Vec::new(),
+                )));
+            }
+            number
+        }
+        Some(_) => 0,
+        None => {
+            let paused = dag.is_paused_upon_creation.unwrap_or(paused_by_default);
+            tx.execute(
+                "INSERT INTO dag(dag_id, fileloc, relative_fileloc, is_paused, created_at, spec, spec_hash)
+                 VALUES (?1, ?2, 'dag.json', ?3, ?4, ?5, ?6)",
+                params![dag.dag_id, fileloc, paused, now, spec, hash],
+            )
+            .map_err(sql)?;
+            0
+        }
+    };
+    let bundle = (REGISTERED, Some(bundle_version));
+    let id = insert_version(
+        tx,
+        &dag.dag_id,
+        latest + 1,
+        (&spec, hash, source),
+        &now,
+        bundle,
+    )?;
+    write_dag(
+        tx,
+        dag,
+        &DagColumns {
+            fileloc: &fileloc,
+            relative: "dag.json",
+            version_id: &id,
+            spec: &spec,
+            hash,
+            now: &now,
+            duration: None,
+            bundle,
+        },
+    )?;
+    Ok(Ok((
+        Registration {
+            version_number: latest + 1,
+            created_at: now,
+            new_version: true,
+        },
+        vec![Change::DagUpdated {
+            dag_id: dag.dag_id.clone(),
+            version_number: latest + 1,
+            new_version: true,
+        }],
+    )))
 }
 
 fn version_number(conn: &Connection, id: &str) -> Result<i64> {
@@ -338,7 +507,7 @@ pub fn known_files(db: &Db<'_>) -> Result<Vec<String>> {
     let mut stmt = db
         .conn()
         .prepare(
-            "SELECT fileloc FROM dag WHERE is_stale = 0 UNION SELECT filename FROM import_error",
+            "SELECT fileloc FROM dag WHERE is_stale = 0 AND bundle_name = 'dags-folder' UNION SELECT filename FROM import_error",
         )
         .map_err(sql)?;
     stmt.query_map([], |r| r.get(0))
@@ -364,6 +533,9 @@ pub struct DagRow {
     pub next_dagrun_data_interval_start: Option<String>,
     pub next_dagrun_data_interval_end: Option<String>,
     pub next_dagrun_run_after: Option<String>,
+    /// Where the DAG comes from: [`DAGS_FOLDER`] or [`REGISTERED`], and that bundle's version.
+    pub bundle_name: String,
+    pub bundle_version: Option<String>,
     /// The model (shared: parsed once per content).
     pub dag: Arc<Dag>,
 }
@@ -374,7 +546,7 @@ const DAG_COLUMNS: &str =
     (SELECT version_number FROM dag_version v WHERE v.id = d.latest_version_id),
     EXISTS(SELECT 1 FROM import_error e WHERE e.filename = d.fileloc),
     d.next_dagrun_logical_date, d.next_dagrun_data_interval_start, d.next_dagrun_data_interval_end,
-    d.next_dagrun_run_after, d.spec_hash";
+    d.next_dagrun_run_after, d.spec_hash, d.bundle_name, d.bundle_version";
 
 /// Parsed DAG models, one per DAG with the content hash it was parsed from: a listing reads
 /// the hash and parses (and reads) the model only when that DAG's content changed. Keyed by
@@ -431,6 +603,8 @@ fn dag_row(conn: &Connection) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result
             next_dagrun_data_interval_start: r.get(11)?,
             next_dagrun_data_interval_end: r.get(12)?,
             next_dagrun_run_after: r.get(13)?,
+            bundle_name: r.get(15)?,
+            bundle_version: r.get(16)?,
             dag,
         })
     }
@@ -671,17 +845,19 @@ pub struct VersionRow {
     pub created_at: String,
     pub source: String,
     pub spec: String,
+    pub bundle_name: String,
+    pub bundle_version: Option<String>,
 }
 
 fn version_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
-    super::from_row!(VersionRow from r; id, dag_id, version_number, created_at, source, spec)
+    super::from_row!(VersionRow from r; id, dag_id, version_number, created_at, source, spec, bundle_name, bundle_version)
 }
 
 /// Every version of a DAG, oldest first.
 pub fn versions(db: &Db<'_>, dag_id: &str) -> Result<Vec<VersionRow>> {
     let mut stmt = db
         .conn()
-        .prepare("SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 ORDER BY version_number")
+        .prepare("SELECT id, dag_id, version_number, created_at, source, spec, bundle_name, bundle_version FROM dag_version WHERE dag_id = ?1 ORDER BY version_number")
         .map_err(sql)?;
     stmt.query_map([dag_id], version_row)
         .map_err(sql)?
@@ -693,10 +869,10 @@ pub fn versions(db: &Db<'_>, dag_id: &str) -> Result<Vec<VersionRow>> {
 pub fn version(db: &Db<'_>, dag_id: &str, number: Option<i64>) -> Result<Option<VersionRow>> {
     let q = match number {
         Some(_) => {
-            "SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 AND version_number = ?2"
+            "SELECT id, dag_id, version_number, created_at, source, spec, bundle_name, bundle_version FROM dag_version WHERE dag_id = ?1 AND version_number = ?2"
         }
         None => {
-            "SELECT id, dag_id, version_number, created_at, source, spec FROM dag_version WHERE dag_id = ?1 AND version_number >= ?2 ORDER BY version_number DESC LIMIT 1"
+            "SELECT id, dag_id, version_number, created_at, source, spec, bundle_name, bundle_version FROM dag_version WHERE dag_id = ?1 AND version_number >= ?2 ORDER BY version_number DESC LIMIT 1"
         }
     };
     db.conn()

@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_auth"),
     migration!(5, "0005_backfill"),
     migration!(6, "0006_trigger_wait"),
+    migration!(7, "0007_registered_dags"),
 ];
 
 /// The schema version this binary writes.

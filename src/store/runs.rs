@@ -15,6 +15,8 @@ pub struct RunRow {
     pub dag_version_id: String,
     pub version_number: Option<i64>,
     pub version_created_at: Option<String>,
+    pub version_bundle_name: Option<String>,
+    pub version_bundle_version: Option<String>,
     pub run_type: String,
     pub state: String,
     pub logical_date: Option<String>,
@@ -31,13 +33,15 @@ pub struct RunRow {
     pub last_scheduling_decision: Option<String>,
 }
 
-const COLUMNS: &str = "r.dag_id, r.run_id, r.dag_version_id, v.version_number, v.created_at, r.run_type, r.state,
+const COLUMNS: &str = "r.dag_id, r.run_id, r.dag_version_id, v.version_number, v.created_at, v.bundle_name,
+    v.bundle_version, r.run_type, r.state,
     r.logical_date, r.run_after, r.data_interval_start, r.data_interval_end, r.queued_at, r.start_date,
     r.end_date, r.conf, r.note, r.triggered_by, r.triggering_user_name, r.last_scheduling_decision";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     super::from_row!(RunRow from r;
-        dag_id, run_id, dag_version_id, version_number, version_created_at, run_type, state,
+        dag_id, run_id, dag_version_id, version_number, version_created_at, version_bundle_name,
+        version_bundle_version, run_type, state,
         logical_date, run_after, data_interval_start, data_interval_end, queued_at,
         start_date, end_date, conf, note, triggered_by, triggering_user_name,
         last_scheduling_decision

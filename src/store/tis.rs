@@ -233,12 +233,14 @@ pub struct TiListRow {
     pub run_after: String,
     pub version_number: Option<i64>,
     pub version_created_at: Option<String>,
+    pub version_bundle_name: Option<String>,
+    pub version_bundle_version: Option<String>,
 }
 
 const TI_JOIN_COLUMNS: &str = "t.id, t.dag_id, t.run_id, t.task_id, t.map_index, t.try_number, t.max_tries, t.state,
     t.start_date, t.end_date, t.duration, t.queued_dttm, t.scheduled_dttm, t.next_retry_at, t.pid, t.operator,
     t.pool, t.pool_slots, t.priority_weight, t.dag_version_id, t.rendered_fields, t.note, t.error,
-    r.logical_date, r.run_after, v.version_number, v.created_at";
+    r.logical_date, r.run_after, v.version_number, v.created_at, v.bundle_name, v.bundle_version";
 
 /// The fields a task-instance list filters and orders on (over `task_instance t`, its run
 /// `r` and its version `v`).
@@ -326,6 +328,8 @@ pub fn list(db: &Db<'_>, f: &TiFilter) -> Result<(Vec<TiListRow>, i64)> {
                 run_after: r.get(24)?,
                 version_number: r.get(25)?,
                 version_created_at: r.get(26)?,
+                version_bundle_name: r.get(27)?,
+                version_bundle_version: r.get(28)?,
             })
         })
         .map_err(sql)?

@@ -785,3 +785,27 @@ fn browser_trigger_dialog_unpauses_a_paused_dag() {
     }
     b.assert_no_error_overlay();
 }
+
+/// A DAG registered as a dag.json (issue #13) shows its bundle and image in its details.
+#[test]
+fn browser_a_registered_dag_shows_its_image() {
+    let home = tempfile::tempdir().unwrap();
+    let s = Server::start(home.path(), &[]);
+    let doc = serde_json::json!({
+        "schema_version": "1.0", "dag_id": "shipped", "dag_version": "sha-0123456789ab",
+        "image": "127.0.0.1:5000/shipped@sha256:00ff", "tasks": [
+            {"task_id": "t", "type": "bash", "entrypoint": "true", "execution_mode": "pod"}
+        ]
+    });
+    let r = http()
+        .post(s.url("/api/v2/dags/shipped/versions"))
+        .json(&doc)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let b = Browser::open(&s.base, "registered", 1280, 800);
+    b.goto("/dags/shipped/details");
+    b.wait_text("dag-image", "127.0.0.1:5000/shipped@sha256:00ff");
+    b.wait_text("dag-bundle", "sha-0123456789ab");
+    b.assert_no_error_overlay();
+}

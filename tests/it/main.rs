@@ -10,6 +10,7 @@ mod containers;
 mod engine;
 mod engine_images;
 mod foundation;
+mod registrations;
 mod reload;
 mod support;
 mod ui;

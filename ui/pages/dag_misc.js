@@ -96,6 +96,8 @@ function detailsTab(el, d) {
       ${row('Dag run timeout', esc(x.dag_run_timeout ?? ''))}
       ${row('Timezone', esc(x.timezone || ''))}
       ${row('File', `<code>${esc(x.fileloc || x.relative_fileloc || '')}</code>`)}
+      ${x.bundle_name && x.bundle_name !== 'dags-folder' ? row('Bundle', `${esc(x.bundle_name)} <code>${esc(x.bundle_version || '')}</code>`, 'dag-bundle') : ''}
+      ${x.image ? row('Image', `<code>${esc(x.image)}</code>`, 'dag-image') : ''}
       ${row('Last parsed', timeTag(x.last_parsed_time || x.last_parsed))}${row('Parse duration', esc(x.last_parse_duration != null ? fmtDur(x.last_parse_duration) : ''))}
       ${row('Latest version', x.latest_dag_version ? `v${esc(x.latest_dag_version.version_number)}` : '')}
       ${row('Active runs', esc(x.active_runs_count ?? ''))}

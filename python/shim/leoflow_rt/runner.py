@@ -252,6 +252,8 @@ class Runner:
         error = None
         return_value = _MISSING
         try:
+            if spec.get("task_args") is not None:
+                return self._run_entrypoint()
             cwd = spec.get("cwd")
             if cwd:
                 try:
@@ -345,6 +347,30 @@ class Runner:
         if self.context is not None:
             self._finalize(state, error)
         result["state"] = state
+        return result
+
+    def _run_entrypoint(self):
+        """A registered task: its entrypoint called as Pro calls it (``entrypoint.py``)."""
+        from leoflow_rt import entrypoint
+
+        result = self.result
+        try:
+            install_getters(self.spec, self.sink)
+            value = entrypoint.call(self.spec)
+            self.mark("execute")
+            if value is not None:
+                check_json(value, "The value returned by task %r (type %r)"
+                           % (self.spec.get("task_id"), type(value).__name__))
+                result["return_value"] = value
+                result["xcom"] = [{"key": RETURN_KEY, "value": value}]
+            self.log("Done. Returned value was: %s" % (value,))
+            result["state"] = "success"
+        except entrypoint.EntrypointError as e:
+            self._fail(_Failure(str(e), type_name="EntrypointError", retryable=False))
+            result["state"] = "failed"
+        except BaseException as e:  # noqa: BLE001 - every failure becomes a result
+            self._fail(e)
+            result["state"] = "failed"
         return result
 
     def _fail(self, e):
