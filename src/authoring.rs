@@ -253,40 +253,59 @@ pub struct CompileOptions {
     pub dag_id: Option<String>,
 }
 
-/// `leoflow compile PATH`.
-pub fn compile(config: &Config, args: &CompileOptions) -> anyhow::Result<ExitCode> {
-    let results = parse_all(config, &args.path)?;
+/// A DAG compiled for Pro, with where it came from.
+pub struct CompiledDag {
+    pub dag: Dag,
+    pub compiled: dag::compile::Compiled,
+    /// The folder module paths are relative to (the project, or the DAG file's folder): what
+    /// goes into the image.
+    pub root: PathBuf,
+    /// Whether `root` is a Leoflow project (a `leoflow.yaml` beside the DAG).
+    pub project: bool,
+}
+
+/// Parses `path` (a DAG file or project) and compiles its DAG (`dag_id` when it defines
+/// several). A parse error or a construct Pro cannot carry is an error listing each problem
+/// as `file:line: message`.
+pub fn compile_dag(
+    config: &Config,
+    path: &Path,
+    dag_id: Option<&str>,
+    image: Option<String>,
+    dag_version: Option<String>,
+) -> anyhow::Result<CompiledDag> {
+    let results = parse_all(config, path)?;
     if print_errors(&results) > 0 {
         bail!(
             "{} does not import cleanly; fix the errors above first",
-            args.path.display()
+            path.display()
         );
     }
     let mut dags: Vec<Dag> = results.into_iter().flat_map(|r| r.dags).collect();
-    let dag = match (&args.dag_id, dags.len()) {
-        (_, 0) => bail!("{} defines no DAG", args.path.display()),
+    let listed = |dags: &[Dag]| {
+        dags.iter()
+            .map(|d| d.dag_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let dag = match (dag_id, dags.len()) {
+        (_, 0) => bail!("{} defines no DAG", path.display()),
         (None, 1) => dags.remove(0),
         (None, _) => bail!(
             "{} defines several DAGs ({}); pick one with --dag-id",
-            args.path.display(),
-            dags.iter()
-                .map(|d| d.dag_id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            path.display(),
+            listed(&dags)
         ),
-        (Some(id), _) => match dags.iter().position(|d| &d.dag_id == id) {
+        (Some(id), _) => match dags.iter().position(|d| d.dag_id == id) {
             Some(i) => dags.remove(i),
             None => bail!(
                 "{} defines no DAG {id:?}; it defines {}",
-                args.path.display(),
-                dags.iter()
-                    .map(|d| d.dag_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                path.display(),
+                listed(&dags)
             ),
         },
     };
-    let path = std::fs::canonicalize(&args.path)?;
+    let path = std::fs::canonicalize(path)?;
     let project = path.is_dir() && path.join(dag::project::FILE).is_file();
     let root = if path.is_dir() {
         path.clone()
@@ -303,30 +322,19 @@ pub fn compile(config: &Config, args: &CompileOptions) -> anyhow::Result<ExitCod
     let source = std::fs::read_to_string(&dag.fileloc)
         .with_context(|| format!("cannot read {}", dag.fileloc))?;
     let opts = dag::compile::Options {
-        image: args.image.clone(),
-        dag_version: args.dag_version.clone(),
-        root,
+        image,
+        dag_version,
+        root: root.clone(),
         source,
         staging,
     };
     match dag::compile::compile(&dag, &opts) {
-        Ok(doc) => {
-            let text = serde_json::to_string_pretty(&doc)? + "\n";
-            match &args.output {
-                Some(out) => {
-                    std::fs::write(out, text)
-                        .with_context(|| format!("cannot write {}", out.display()))?;
-                    eprintln!(
-                        "wrote {} ({} task(s), version {})",
-                        out.display(),
-                        dag.tasks.len(),
-                        doc["dag_version"].as_str().unwrap_or("")
-                    );
-                }
-                None => print!("{text}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(compiled) => Ok(CompiledDag {
+            dag,
+            compiled,
+            root,
+            project,
+        }),
         Err(errors) => {
             for e in &errors {
                 match e.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
@@ -341,4 +349,48 @@ pub fn compile(config: &Config, args: &CompileOptions) -> anyhow::Result<ExitCod
             )
         }
     }
+}
+
+/// `leoflow compile PATH`: the dag.json, and beside it the generated entrypoint module when
+/// the DAG needs one.
+pub fn compile(config: &Config, args: &CompileOptions) -> anyhow::Result<ExitCode> {
+    let c = compile_dag(
+        config,
+        &args.path,
+        args.dag_id.as_deref(),
+        args.image.clone(),
+        args.dag_version.clone(),
+    )?;
+    let doc = &c.compiled.doc;
+    let text = serde_json::to_string_pretty(doc)? + "\n";
+    match &args.output {
+        Some(out) => {
+            std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!(
+                "wrote {} ({} task(s), version {})",
+                out.display(),
+                c.dag.tasks.len(),
+                doc["dag_version"].as_str().unwrap_or("")
+            );
+            let dir = out.parent().unwrap_or(Path::new("."));
+            for (name, module) in &c.compiled.modules {
+                let p = dir.join(name);
+                std::fs::write(&p, module)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+                eprintln!(
+                    "wrote {} (entrypoints Pro imports; `leoflow deploy` puts it in the image beside the DAG's code)",
+                    p.display()
+                );
+            }
+        }
+        None => {
+            print!("{text}");
+            for (name, _) in &c.compiled.modules {
+                eprintln!(
+                    "note: the dag.json calls entrypoints of a generated module, {name}; pass -o DIR/dag.json to write it (`leoflow deploy` puts it in the image)"
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

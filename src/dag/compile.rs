@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::model::{Dag, Schedule, Task};
 
+mod entrypoints;
+
 /// The Pro DAG schema, embedded.
 pub const SCHEMA: &str = include_str!("../../schemas/dag-schema.json");
 
@@ -40,8 +42,17 @@ pub struct Options {
     pub staging: Option<Value>,
 }
 
+/// A compiled DAG: its `dag.json` and the Python modules its entrypoints need besides the
+/// DAG's own code (see [`entrypoints`]), as `(file name, text)`, to sit beside the DAG's
+/// module root in the image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub doc: Value,
+    pub modules: Vec<(String, String)>,
+}
+
 /// Compiles `dag`; on failure, every problem found (not just the first).
-pub fn compile(dag: &Dag, opts: &Options) -> Result<Value, Vec<String>> {
+pub fn compile(dag: &Dag, opts: &Options) -> Result<Compiled, Vec<String>> {
     let mut errors = Vec::new();
     let mut out = Map::new();
     out.insert("schema_version".into(), json!("1.0"));
@@ -118,10 +129,11 @@ pub fn compile(dag: &Dag, opts: &Options) -> Result<Value, Vec<String>> {
         out.insert("staging".into(), s.clone());
     }
     let module = module_path(Path::new(&dag.fileloc), &opts.root);
+    let mut wrappers = entrypoints::Module::new(&dag.dag_id, &module);
     let mut tasks = Vec::new();
     for id in dag.topological() {
         let t = dag.task(id).expect("listed by topological()");
-        match task(t, &module) {
+        match task(dag, t, &module, &mut wrappers) {
             Ok(v) => tasks.push(v),
             Err(e) => errors.extend(e.into_iter().map(|m| {
                 let at = t.lineno.map(|l| format!("line {l}: ")).unwrap_or_default();
@@ -152,7 +164,10 @@ pub fn compile(dag: &Dag, opts: &Options) -> Result<Value, Vec<String>> {
     let out = Value::Object(out);
     let problems = check_schema(&out);
     if problems.is_empty() {
-        Ok(out)
+        Ok(Compiled {
+            doc: out,
+            modules: wrappers.file().into_iter().collect(),
+        })
     } else {
         Err(problems
             .into_iter()
@@ -203,6 +218,19 @@ fn is_plain_json(v: &Value) -> bool {
     }
 }
 
+/// The upstream task of an XComArg of its plain return value (what Pro injects directly).
+fn plain_return_value(v: &Value) -> Option<&str> {
+    let x = v.get("__xcomarg__")?;
+    let key = x
+        .get("key")
+        .and_then(|k| k.as_str())
+        .unwrap_or("return_value");
+    let transformed = x.get("map").is_some() || x.get("zip").is_some() || x.get("concat").is_some();
+    (key == "return_value" && !transformed)
+        .then(|| x.get("task_id").and_then(|u| u.as_str()))
+        .flatten()
+}
+
 fn contains_xcomarg(v: &Value) -> bool {
     match v {
         Value::Object(m) => m.contains_key("__xcomarg__") || m.values().any(contains_xcomarg),
@@ -211,7 +239,12 @@ fn contains_xcomarg(v: &Value) -> bool {
     }
 }
 
-fn task(t: &Task, module: &str) -> Result<Value, Vec<String>> {
+fn task(
+    dag: &Dag,
+    t: &Task,
+    module: &str,
+    wrappers: &mut entrypoints::Module,
+) -> Result<Value, Vec<String>> {
     let mut errors = Vec::new();
     let mut out = Map::new();
     out.insert("task_id".into(), json!(t.task_id));
@@ -303,34 +336,21 @@ fn task(t: &Task, module: &str) -> Result<Value, Vec<String>> {
                         .collect()
                 })
                 .unwrap_or_default();
-            if qualname.is_empty() {
-                errors.push("its python_callable is not a plain function".into());
-            } else if qualname.contains('<') {
-                errors.push(format!(
-                    "function {qualname:?} is defined inside another function; Pro imports entrypoints as module:function, so define it at module level (e.g. inside `with DAG(...)`, not inside an @dag function)"
-                ));
-            } else {
-                out.insert("entrypoint".into(), json!(format!("{module}:{qualname}")));
-            }
             let mut xcom_input = Map::new();
             let mut call_args = Map::new();
+            // Arguments built from upstream values (fan-in, a multiple_outputs key): their
+            // shape with placeholders, filled by a generated entrypoint.
+            let mut template = Map::new();
             let mut bind = |name: String, v: &Value, errors: &mut Vec<String>| {
-                if let Some(x) = v.get("__xcomarg__") {
-                    let key = x
-                        .get("key")
-                        .and_then(|k| k.as_str())
-                        .unwrap_or("return_value");
-                    if key != "return_value"
-                        || x.get("map").is_some()
-                        || x.get("zip").is_some()
-                        || x.get("concat").is_some()
-                    {
-                        errors.push(format!("argument {name:?} reads XCom key {key:?} or a transformed XComArg; Pro passes only upstream return values"));
-                    } else if let Some(up) = x.get("task_id").and_then(|u| u.as_str()) {
-                        xcom_input.insert(name, json!(up));
-                    }
+                if let Some(up) = plain_return_value(v) {
+                    xcom_input.insert(name, json!(up));
                 } else if contains_xcomarg(v) {
-                    errors.push(format!("argument {name:?} nests XComArgs in a list or dict (fan-in); Pro passes one upstream return value per argument"));
+                    match entrypoints::placeholders(dag, v, &mut xcom_input) {
+                        Ok(shape) => {
+                            template.insert(name, shape);
+                        }
+                        Err(e) => errors.push(format!("argument {name:?} {e}")),
+                    }
                 } else if !is_plain_json(v) {
                     errors.push(format!(
                         "argument {name:?} is not plain JSON ({v}); Pro passes call_args as JSON"
@@ -351,6 +371,19 @@ fn task(t: &Task, module: &str) -> Result<Value, Vec<String>> {
                 for (k, v) in kw {
                     bind(k.clone(), v, &mut errors);
                 }
+            }
+            // Pro imports `module:function`: a function nested in another (an @dag function's
+            // tasks), a lambda or a callable object, and arguments combining upstream values,
+            // go through a generated module-level entrypoint that finds the task's callable
+            // in the DAG.
+            let importable = !qualname.is_empty() && !qualname.contains('<');
+            if importable && template.is_empty() {
+                out.insert("entrypoint".into(), json!(format!("{module}:{qualname}")));
+            } else {
+                out.insert(
+                    "entrypoint".into(),
+                    json!(wrappers.add(&t.task_id, template)),
+                );
             }
             if !xcom_input.is_empty() {
                 out.insert("xcom_input".into(), Value::Object(xcom_input));

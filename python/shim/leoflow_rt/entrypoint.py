@@ -32,6 +32,8 @@ def resolve(entrypoint):
         except AttributeError:
             raise EntrypointError("module %r has no %r (entrypoint %r)"
                                   % (module_name, attr, entrypoint)) from None
+    # A module-level TaskFlow task (``@task`` def f): its function, as Pro's worker unwraps it.
+    obj = getattr(obj, "function", obj)
     if not callable(obj):
         raise EntrypointError("entrypoint %r is a %s, not a callable"
                               % (entrypoint, type(obj).__name__))
