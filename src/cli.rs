@@ -141,6 +141,49 @@ Examples:
 Works on the home's database directly, also while a server runs."
     )]
     Users(UsersCommand),
+
+    /// Sign in to a Leoflow control plane (Pro, or a shared Lite) for `leoflow deploy`
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  leoflow auth login --server https://leoflow.example.com --username ann
+  echo \"$PASSWORD\" | leoflow auth login --server http://127.0.0.1:8088 --username admin --password-stdin
+  leoflow auth status
+  leoflow auth logout --server https://leoflow.example.com
+
+Tokens are kept per server in $XDG_CONFIG_HOME/leoflow/credentials.toml (~/.config/...),
+readable by you only; LEOFLOW_TOKEN overrides them."
+    )]
+    Auth(AuthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Sign in (POST /auth/token) and save the token
+    Login {
+        /// The control plane's URL [env: LEOFLOW_SERVER]
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Who signs in (asked when missing and a terminal is attached)
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from standard input (one line) instead of asking without echo
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Forget the token of a server (of every server without --server)
+    Logout {
+        /// The control plane's URL [env: LEOFLOW_SERVER]
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+    },
+    /// Show each sign-in: server, user, expiry (exit 1 when expired or missing)
+    Status {
+        /// Only this control plane [env: LEOFLOW_SERVER]
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -563,6 +606,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Users(cmd) => {
             let config = cli.config(None, None)?;
             users(cmd, &config)
+        }
+        Command::Auth(cmd) => {
+            let config = cli.config(None, None)?;
+            use crate::deploy::login;
+            match cmd {
+                AuthCommand::Login {
+                    server,
+                    username,
+                    password_stdin,
+                } => login::login(
+                    &config,
+                    server.as_deref(),
+                    username.as_deref(),
+                    *password_stdin,
+                ),
+                AuthCommand::Logout { server } => login::logout(&config, server.as_deref()),
+                AuthCommand::Status { server } => login::status(&config, server.as_deref()),
+            }
         }
     }
 }

@@ -52,6 +52,14 @@ pub struct Layer {
     pub container_pids: Option<i64>,
     /// Task containers' network unless a task asks: `none` or `bridge`.
     pub container_network: Option<String>,
+    /// `leoflow deploy`: the control plane's URL.
+    pub server: Option<String>,
+    /// `leoflow deploy`: where images go, `host[:port]/repository-prefix`.
+    pub registry: Option<String>,
+    /// `leoflow deploy`: the base image of DAG images without a `base_image` of their own.
+    pub base_image: Option<String>,
+    /// `leoflow deploy`: registries reached over plain HTTP (`host[:port]`).
+    pub insecure_registries: Option<Vec<String>>,
 }
 
 /// Where a setting's effective value came from.
@@ -151,6 +159,12 @@ pub struct Config {
     pub container_cpus: f64,
     pub container_pids: i64,
     pub container_network: String,
+    /// `leoflow deploy`'s defaults: control plane, registry, base image, plain-HTTP
+    /// registries.
+    pub server: Option<String>,
+    pub registry: Option<String>,
+    pub base_image: Option<String>,
+    pub insecure_registries: Vec<String>,
     /// Where each setting came from, by setting name, for `--print-config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -311,6 +325,15 @@ impl Layer {
                 get("LEOFLOW_CONTAINER_PIDS"),
             )?,
             container_network: get("LEOFLOW_CONTAINER_NETWORK"),
+            server: get("LEOFLOW_SERVER"),
+            registry: get("LEOFLOW_REGISTRY"),
+            base_image: get("LEOFLOW_BASE_IMAGE"),
+            insecure_registries: get("LEOFLOW_INSECURE_REGISTRIES").map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
         })
     }
 
@@ -518,7 +541,16 @@ impl Config {
                 expected: "none (the default: no network) or bridge".into(),
             });
         }
+        let (server, _) = layer!(server, String::new());
+        let (registry, _) = layer!(registry, String::new());
+        let (base_image, _) = layer!(base_image, String::new());
+        let (insecure_registries, _) = layer!(insecure_registries, Vec::new());
+        let some = |v: String| (!v.is_empty()).then_some(v);
         Ok(Config {
+            server: some(server.trim_end_matches('/').to_string()),
+            registry: some(registry),
+            base_image: some(base_image),
+            insecure_registries,
             container_memory,
             container_cpus,
             container_pids,
@@ -615,6 +647,22 @@ impl Config {
             ("container_cpus", self.container_cpus.to_string()),
             ("container_pids", self.container_pids.to_string()),
             ("container_network", q(&self.container_network)),
+            ("server", q(self.server.as_deref().unwrap_or("(none)"))),
+            ("registry", q(self.registry.as_deref().unwrap_or("(none)"))),
+            (
+                "base_image",
+                q(self.base_image.as_deref().unwrap_or("(none)")),
+            ),
+            (
+                "insecure_registries",
+                toml::Value::Array(
+                    self.insecure_registries
+                        .iter()
+                        .map(|h| toml::Value::String(h.clone()))
+                        .collect(),
+                )
+                .to_string(),
+            ),
         ];
         let width = rows
             .iter()
