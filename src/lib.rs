@@ -12,6 +12,7 @@ pub mod config;
 pub mod dag;
 pub mod dag_processor;
 pub mod dagtest;
+pub mod deploy;
 pub mod doctor;
 pub mod events;
 pub mod executor;

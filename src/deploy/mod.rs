@@ -1,0 +1,4 @@
+//! What `leoflow deploy` needs beyond compiling a DAG: building its image and pushing it.
+
+pub mod layer;
+pub mod oci;
