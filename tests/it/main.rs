@@ -10,6 +10,8 @@ mod containers;
 mod engine;
 mod engine_images;
 mod foundation;
+mod oci;
+mod registry;
 mod reload;
 mod support;
 mod ui;
