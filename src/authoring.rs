@@ -273,6 +273,7 @@ pub fn compile_dag(
     dag_id: Option<&str>,
     image: Option<String>,
     dag_version: Option<String>,
+    module_root: Option<&Path>,
 ) -> anyhow::Result<CompiledDag> {
     let results = parse_all(config, path)?;
     if print_errors(&results) > 0 {
@@ -307,10 +308,10 @@ pub fn compile_dag(
     };
     let path = std::fs::canonicalize(path)?;
     let project = path.is_dir() && path.join(dag::project::FILE).is_file();
-    let root = if path.is_dir() {
-        path.clone()
-    } else {
-        path.parent().map(PathBuf::from).unwrap_or_default()
+    let root = match module_root {
+        Some(r) => std::fs::canonicalize(r)?,
+        None if path.is_dir() => path.clone(),
+        None => path.parent().map(PathBuf::from).unwrap_or_default(),
     };
     let staging = if project {
         dag::project::Project::load(&path)
@@ -360,6 +361,7 @@ pub fn compile(config: &Config, args: &CompileOptions) -> anyhow::Result<ExitCod
         args.dag_id.as_deref(),
         args.image.clone(),
         args.dag_version.clone(),
+        None,
     )?;
     let doc = &c.compiled.doc;
     let text = serde_json::to_string_pretty(doc)? + "\n";

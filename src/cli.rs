@@ -83,6 +83,24 @@ A feature Pro cannot run (mapping, branching, sensors, other trigger rules...) i
 naming the task and the feature; nothing is dropped silently.")]
     Compile(CompileArgs),
 
+    /// Promote DAGs to a control plane: compile, build the image without a daemon, push it,
+    /// pin it by digest and register the dag.json
+    #[command(after_help = "\
+Examples:
+  leoflow auth login --server https://leoflow.example.com
+  leoflow deploy examples/dags/leoflow_project --server https://leoflow.example.com \\
+      --registry ghcr.io/acme/dags --yes
+  leoflow deploy etl_xcom --dry-run            A DAG of the DAG folder: show the plan only
+  leoflow deploy --all --trigger --yes          Every DAG of the DAG folder, then run each
+
+Settings: LEOFLOW_SERVER, LEOFLOW_REGISTRY, LEOFLOW_BASE_IMAGE, LEOFLOW_INSECURE_REGISTRIES
+(or server, registry, base_image, insecure_registries in leoflow.toml). Registry credentials
+come from ~/.docker/config.json (and its credential helpers) unless --registry-user is given.
+The image holds the DAG's code only: never the home, .env files, keys or VCS folders.
+Exit 0 when every DAG deployed, 1 when one failed, 2 when a check failed before anything
+was pushed.")]
+    Deploy(DeployCliArgs),
+
     /// Parse DAG files and report every import error and validation problem (exit 1 on any)
     #[command(after_help = "\
 Examples:
@@ -365,6 +383,55 @@ pub struct CompileArgs {
     pub py: PyArgs,
 }
 
+#[derive(Debug, Args, Clone)]
+pub struct DeployCliArgs {
+    /// A DAG file, a Leoflow project folder, a folder of DAGs, or a DAG id of the DAG folder
+    #[arg(value_name = "PATH|DAG_ID", required_unless_present = "all")]
+    pub what: Option<String>,
+    /// Every DAG of the DAG folder
+    #[arg(long, conflicts_with = "what")]
+    pub all: bool,
+    /// DAG folder, for DAG ids and --all [env: LEOFLOW_DAGS_FOLDER] [default: ./dags]
+    #[arg(long, value_name = "DIR")]
+    pub dags_folder: Option<PathBuf>,
+    /// The control plane's URL [env: LEOFLOW_SERVER]
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// Where images go: HOST[:PORT]/REPO [env: LEOFLOW_REGISTRY]
+    #[arg(long, value_name = "HOST[:PORT]/REPO")]
+    pub registry: Option<String>,
+    /// Base image [default: the project's base_image, LEOFLOW_BASE_IMAGE, or leoflow/python-runtime]
+    #[arg(long, value_name = "REF")]
+    pub base_image: Option<String>,
+    /// Image tag [default: the dag.json's dag_version]
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    /// Reach the registry over plain HTTP
+    #[arg(long)]
+    pub insecure_registry: bool,
+    /// Registry user (with --registry-password-stdin) instead of ~/.docker/config.json
+    #[arg(long, value_name = "USER")]
+    pub registry_user: Option<String>,
+    /// Read the registry password from standard input
+    #[arg(long)]
+    pub registry_password_stdin: bool,
+    /// Image platform
+    #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH")]
+    pub platform: String,
+    /// Unpause each deployed DAG and queue a run
+    #[arg(long)]
+    pub trigger: bool,
+    /// Show the plan (what would be built, which blobs the registry lacks, which DAGs are
+    /// new, changed or unchanged on the server) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub py: PyArgs,
+}
+
 /// Settings shared by the server and `doctor`.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ServerArgs {
@@ -536,6 +603,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dag_id: args.dag_id.clone(),
             };
             crate::authoring::compile(&config, &opts)
+        }
+        Command::Deploy(a) => {
+            let config = cli.py_config(&a.py, a.dags_folder.clone())?;
+            let what = match (&a.what, a.all) {
+                (_, true) => crate::deploy::run::What::All,
+                (Some(w), false) if std::path::Path::new(w).exists() => {
+                    crate::deploy::run::What::Path(PathBuf::from(w))
+                }
+                (Some(w), false) if w.contains('/') || w.ends_with(".py") => {
+                    bail!("{w} does not exist")
+                }
+                (Some(w), false) => crate::deploy::run::What::DagId(w.clone()),
+                (None, false) => bail!("give a PATH or DAG_ID, or --all"),
+            };
+            crate::deploy::run::deploy(
+                &config,
+                &crate::deploy::run::DeployArgs {
+                    what,
+                    server: a.server.clone(),
+                    registry: a.registry.clone(),
+                    base_image: a.base_image.clone(),
+                    tag: a.tag.clone(),
+                    insecure_registry: a.insecure_registry,
+                    registry_user: a.registry_user.clone(),
+                    registry_password_stdin: a.registry_password_stdin,
+                    trigger: a.trigger,
+                    dry_run: a.dry_run,
+                    yes: a.yes,
+                    platform: a.platform.clone(),
+                },
+            )
         }
         Command::Validate { path, json, py } => {
             let config = cli.py_config(py, None)?;

@@ -7,3 +7,4 @@ pub mod credentials;
 pub mod layer;
 pub mod login;
 pub mod oci;
+pub mod run;

@@ -7,6 +7,7 @@ mod auth;
 mod authoring;
 mod browser;
 mod containers;
+mod deploy;
 mod engine;
 mod engine_images;
 mod foundation;
