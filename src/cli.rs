@@ -179,6 +179,9 @@ readable by you only; LEOFLOW_TOKEN overrides them."
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Sign in (POST /auth/token) and save the token
+    #[command(
+        after_help = "Examples:\n  leoflow auth login --server https://leoflow.example.com --username ann\n  echo \"$PASSWORD\" | leoflow auth login --server http://127.0.0.1:8088 --username admin --password-stdin"
+    )]
     Login {
         /// The control plane's URL [env: LEOFLOW_SERVER]
         #[arg(long, value_name = "URL")]
@@ -191,12 +194,18 @@ pub enum AuthCommand {
         password_stdin: bool,
     },
     /// Forget the token of a server (of every server without --server)
+    #[command(
+        after_help = "Examples:\n  leoflow auth logout --server https://leoflow.example.com\n  leoflow auth logout"
+    )]
     Logout {
         /// The control plane's URL [env: LEOFLOW_SERVER]
         #[arg(long, value_name = "URL")]
         server: Option<String>,
     },
     /// Show each sign-in: server, user, expiry (exit 1 when expired or missing)
+    #[command(
+        after_help = "Examples:\n  leoflow auth status\n  leoflow auth status --server https://leoflow.example.com"
+    )]
     Status {
         /// Only this control plane [env: LEOFLOW_SERVER]
         #[arg(long, value_name = "URL")]
