@@ -1,11 +1,12 @@
 //! Benchmark harness for Leoflow Lite (not a timed test: it prints figures).
 //!
 //! Run with `cargo bench --bench lite` (all sections) or `cargo bench --bench lite -- startup`
-//! (sections: startup, parse, reload, engine, containers, api, ui; `containers` needs a
+//! (sections: startup, parse, reload, engine, containers, deploy, api, ui; `containers` needs a
 //! container engine: `DOCKER_HOST` or a standard socket).
 //! Each section starts the real release-profile binary on a temp home and a free port.
 
 mod lite_containers;
+mod lite_deploy;
 mod lite_ui;
 
 use std::io::{BufRead, BufReader};
@@ -682,6 +683,9 @@ fn main() {
     }
     if want("containers") {
         lite_containers::containers();
+    }
+    if want("deploy") {
+        lite_deploy::deploy();
     }
     if want("api") {
         api();
