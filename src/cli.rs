@@ -460,7 +460,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
 
-    /// Task executor: subprocess (the only one in this build) [env: LEOFLOW_EXECUTOR] [default: subprocess]
+    /// Task executor: subprocess, or docker (tasks with an image run in it) [env: LEOFLOW_EXECUTOR] [default: subprocess]
     #[arg(long)]
     pub executor: Option<String>,
 }

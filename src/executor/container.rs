@@ -380,20 +380,31 @@ impl Containers {
             }
         }
         if let Some(e) = broken {
-            // The follow stream broke: the rest of the output from the engine's log.
             tracing::warn!(container = id, "the container's log stream broke: {e}");
-            let opts = LogsOptionsBuilder::default()
-                .stdout(true)
-                .stderr(true)
-                .build();
-            let mut all = docker.logs(id, Some(opts));
-            let mut again = Lines::default();
+        }
+        // Catch up from the engine's stored log: a follow stream may end (Podman's does when
+        // the container exits) or break before it delivered the last lines, which are the
+        // ones XCom is made of.
+        let opts = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut all = docker.logs(id, Some(opts));
+        let mut again = Lines::default();
+        let catch_up = async {
             while let Some(Ok(out)) = all.next().await {
                 again
                     .resume(out, &mut lines, log, spec.xcom_all, &mut ended)
                     .await;
             }
+        };
+        if tokio::time::timeout(std::time::Duration::from_secs(10), catch_up)
+            .await
+            .is_err()
+        {
+            tracing::warn!(container = id, "re-reading the container's log timed out");
         }
+        again.hand_over_partial(&mut lines);
         lines.flush(log, spec.xcom_all, &mut ended).await;
         if let Some(t) = tail {
             t.copy(log).await;
@@ -679,6 +690,16 @@ impl Lines {
         }
     }
 
+    /// An unterminated last line that only the re-read saw becomes `live`'s.
+    fn hand_over_partial(self, live: &mut Lines) {
+        if live.out.is_empty() && live.seen[0] == self.seen[0] {
+            live.out = self.out;
+        }
+        if live.err.is_empty() && live.seen[1] == self.seen[1] {
+            live.err = self.err;
+        }
+    }
+
     /// Writes what is left of unterminated lines.
     async fn flush(&mut self, log: &mut LogWriter, all: bool, ended: &mut Ended) {
         for (buf, stream) in [
@@ -830,6 +851,32 @@ mod tests {
         assert_eq!(lines, ["a", "b", "e1", "e2", "partial", "c"]);
         assert_eq!(ended.last_stdout.as_deref(), Some("c"));
         assert_eq!(ended.lines, ["a", "b", "e1", "e2", "partial", "c"]);
+    }
+
+    /// A follow stream that ended before the last lines (Podman's may when the container
+    /// exits at once) is completed from the stored log, an unterminated last line included.
+    #[tokio::test]
+    async fn a_stream_that_ended_early_is_caught_up_to_the_last_line() {
+        use bollard::container::LogOutput as L;
+        let out = |s: &str| L::StdOut {
+            message: s.as_bytes().to_vec().into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let mut log = LogWriter::scratch(&path).await;
+        let mut ended = Ended::default();
+        let mut live = Lines::default();
+        live.take(out("a\n"), &mut log, true, &mut ended).await;
+        let mut again = Lines::default();
+        for chunk in [out("a\nb\n"), out("tail")] {
+            again
+                .resume(chunk, &mut live, &mut log, true, &mut ended)
+                .await;
+        }
+        again.hand_over_partial(&mut live);
+        live.flush(&mut log, true, &mut ended).await;
+        assert_eq!(ended.lines, ["a", "b", "tail"]);
+        assert_eq!(ended.last_stdout.as_deref(), Some("tail"));
     }
 
     #[test]
