@@ -838,6 +838,7 @@ mod tests {
                 .await;
         }
         live.flush(&mut log, true, &mut ended).await;
+        log.finish().await;
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<String> = text
             .lines()

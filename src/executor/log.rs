@@ -63,6 +63,12 @@ impl LogWriter {
         }
     }
 
+    /// Waits until every record is written to the file: a tokio file hands writes to a
+    /// blocking thread, so a reader could otherwise miss the last lines of a finished try.
+    pub(super) async fn finish(&mut self) {
+        let _ = self.file.flush().await;
+    }
+
     /// Appends one record; `stream` is `stdout`, `stderr` or `leoflow` (never capped).
     pub(super) async fn line(&mut self, stream: &str, level: Option<&str>, text: &str) {
         let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);

@@ -258,6 +258,18 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
             );
         }
     };
+    let result = run_kind(ctx, &mut log, out).await;
+    log.finish().await;
+    result
+}
+
+/// Runs the try by its kind, logging into `log`.
+async fn run_kind(
+    ctx: &Ctx<'_>,
+    log: &mut LogWriter,
+    out: &mut TaskOutcome,
+) -> (Outcome, BTreeMap<String, Value>) {
+    let req = ctx.req;
     let t = &req.task;
     log.line(
         "leoflow",
@@ -279,7 +291,7 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
         && kind != "empty"
         && let Some(image) = t.image.as_deref()
     {
-        return super::docker::run_in_image(ctx, &mut log, out, image).await;
+        return super::docker::run_in_image(ctx, log, out, image).await;
     }
     match kind {
         "empty" => {
@@ -287,8 +299,8 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
                 .await;
             (Outcome::Success, BTreeMap::new())
         }
-        "bash" if super::bash::is_native(&t.args) => super::bash::run(ctx, &mut log).await,
-        "http" if super::http::is_native(&t.args) => super::http::run(ctx, &mut log).await,
+        "bash" if super::bash::is_native(&t.args) => super::bash::run(ctx, log).await,
+        "http" if super::http::is_native(&t.args) => super::http::run(ctx, log).await,
         crate::dag::registered::ENTRYPOINT => {
             let e = format!(
                 "task {:?} of a registered DAG calls {} inside its image {}: start Lite with `--executor docker` to run it",
@@ -310,6 +322,6 @@ async fn run_try(ctx: &Ctx<'_>, out: &mut TaskOutcome) -> (Outcome, BTreeMap<Str
         }
         // Everything else runs the operator's own `execute` in the Python runtime: Python
         // callables, branching, sensors, HttpOperator with callables, custom operators...
-        _ => super::python::run(ctx, &mut log, out).await,
+        _ => super::python::run(ctx, log, out).await,
     }
 }
