@@ -479,7 +479,7 @@ impl Scheduler {
                     newest = Some(tick);
                 }
             }
-            let next = timetable::next_tick(&dag, newest);
+            let next = timetable::next_run(&dag, newest, now_t);
             let fmt = next.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
             sched::set_next_run(tx, &d.dag_id, fmt.as_deref())?;
             if !d.paused {

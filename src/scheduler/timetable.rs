@@ -65,6 +65,61 @@ pub fn next_tick(dag: &Dag, after: Option<DateTime<Utc>>) -> Option<DateTime<Utc
     }
 }
 
+/// The latest tick at or before `now` (and before the end date) that comes after `after`, found
+/// without walking the ticks in between: a minutely DAG that started years ago costs the same
+/// as one that started today.
+pub fn latest_tick(
+    dag: &Dag,
+    after: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let first = next_tick(dag, after)?;
+    let bound = match parse(dag.end_date.as_deref()) {
+        Some(e) if e < now => e,
+        _ => now,
+    };
+    if first > bound {
+        return None;
+    }
+    let latest = match dag.schedule.as_ref()? {
+        Schedule::Cron { expr, timezone, .. } => {
+            let cron = crate::dag::validate::check_cron(expr).ok()?;
+            let tz = chrono_tz::Tz::from_str(timezone).unwrap_or(chrono_tz::UTC);
+            cron.find_previous_occurrence(&bound.with_timezone(&tz), true)
+                .ok()?
+                .with_timezone(&Utc)
+        }
+        Schedule::Delta { seconds, .. } => {
+            let step = Duration::microseconds((*seconds * 1e6) as i64);
+            let steps = (bound - first).num_microseconds()? / step.num_microseconds()?;
+            first + Duration::microseconds(step.num_microseconds()? * steps)
+        }
+        _ => first,
+    };
+    Some(latest.max(first))
+}
+
+fn parse(ts: Option<&str>) -> Option<DateTime<Utc>> {
+    ts.and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The run the scheduler creates next, as Airflow shows it in `next_dagrun*`: with `catchup`
+/// the first tick after the last run; without, the latest tick already due if there is one
+/// (a DAG that started years ago runs its latest interval, not its first), else the next.
+pub fn next_run(
+    dag: &Dag,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if !dag.catchup
+        && let Some(t) = latest_tick(dag, last, now)
+    {
+        return Some(t);
+    }
+    next_tick(dag, last)
+}
+
 /// The ticks that are due at `now` after the last scheduled one: all of them with `catchup`,
 /// only the latest without (Airflow's default), in order.
 pub fn due(
@@ -73,6 +128,9 @@ pub fn due(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Vec<DateTime<Utc>> {
+    if !dag.catchup {
+        return latest_tick(dag, last, now).into_iter().collect();
+    }
     let mut out = Vec::new();
     let mut cursor = last;
     while let Some(t) = next_tick(dag, cursor) {
@@ -81,9 +139,6 @@ pub fn due(
         }
         out.push(t);
         cursor = Some(t);
-        if !dag.catchup && out.len() > 1 {
-            out.remove(0);
-        }
         if out.len() >= limit {
             break;
         }
@@ -170,6 +225,60 @@ mod tests {
                 100
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn without_catchup_the_next_run_is_the_latest_due_interval_not_the_start_date() {
+        let now = t("2026-12-04T18:42:10Z");
+        let daily = dag(
+            json!({"kind": "cron", "expr": "@daily", "timezone": "UTC"}),
+            "2020-01-01T00:00:00+00:00",
+            false,
+        );
+        assert_eq!(next_run(&daily, None, now), Some(t("2026-12-04T00:00:00Z")));
+        // Once it ran, the next one is tomorrow.
+        assert_eq!(
+            next_run(&daily, Some(t("2026-12-04T00:00:00Z")), now),
+            Some(t("2026-12-05T00:00:00Z"))
+        );
+        // A minutely schedule from years back is found without walking every minute.
+        let minutely = dag(
+            json!({"kind": "cron", "expr": "* * * * *", "timezone": "Europe/Paris"}),
+            "2015-01-01T00:00:00+00:00",
+            false,
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(
+            due(&minutely, None, now, 1000),
+            vec![t("2026-12-04T18:42:00Z")]
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // With catchup, the first interval comes first.
+        let mut caught = daily.clone();
+        caught.catchup = true;
+        assert_eq!(
+            next_run(&caught, None, now),
+            Some(t("2020-01-01T00:00:00Z"))
+        );
+        // A timedelta grid from the start date; the end date bounds it.
+        let mut delta = dag(
+            json!({"kind": "delta", "seconds": 3600.0}),
+            "2026-12-01T00:30:00+00:00",
+            false,
+        );
+        assert_eq!(next_run(&delta, None, now), Some(t("2026-12-04T18:30:00Z")));
+        delta.end_date = Some("2026-12-02T05:00:00+00:00".into());
+        assert_eq!(next_run(&delta, None, now), Some(t("2026-12-02T04:30:00Z")));
+        // Not started yet: the start date.
+        let future = dag(
+            json!({"kind": "cron", "expr": "@daily", "timezone": "UTC"}),
+            "2027-01-01T00:00:00+00:00",
+            false,
+        );
+        assert_eq!(
+            next_run(&future, None, now),
+            Some(t("2027-01-01T00:00:00Z"))
         );
     }
 

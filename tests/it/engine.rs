@@ -531,6 +531,72 @@ with DAG("minutely", schedule="* * * * *", start_date=pendulum.parse("{start_dat
     );
 }
 
+/// Issue #14: a DAG without catchup that started years ago shows its latest due interval as
+/// its next run (as Airflow does), not its start date; unpaused, it runs that interval only.
+#[test]
+fn without_catchup_the_next_run_is_the_latest_due_interval() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("daily_old.py"),
+        r#"
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+with DAG("daily_old", schedule="@daily", start_date=pendulum.datetime(2020, 1, 1), catchup=False,
+         is_paused_upon_creation=True):
+    BashOperator(task_id="t", bash_command="echo {{ ds }}")
+"#,
+    )
+    .unwrap();
+    let s = start(home.path(), dags.path());
+    let midnight = || {
+        chrono::Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (d, expected) = loop {
+        let expected = midnight();
+        let (_, d) = get_json(&s.url("/api/v2/dags/daily_old"));
+        let next = d["next_dagrun_logical_date"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        if next.is_some_and(|n| n == expected) {
+            break (d, expected);
+        }
+        assert!(Instant::now() < deadline, "next run is not {expected}: {d}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(d["next_dagrun_run_after"], d["next_dagrun_logical_date"]);
+    let r = http()
+        .patch(s.url("/api/v2/dags/daily_old"))
+        .json(&json!({"is_paused": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, runs) = get_json(&s.url("/api/v2/dags/daily_old/dagRuns"));
+        if runs["total_entries"] == 1 {
+            let logical = runs["dag_runs"][0]["logical_date"].as_str().unwrap();
+            let logical = chrono::DateTime::parse_from_rfc3339(logical).unwrap();
+            assert_eq!(logical, expected, "{runs}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no single run: {runs}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, runs) = get_json(&s.url("/api/v2/dags/daily_old/dagRuns"));
+    assert_eq!(
+        runs["total_entries"], 1,
+        "only the latest interval runs: {runs}"
+    );
+}
+
 #[test]
 fn pools_limit_concurrent_slots() {
     let home = tempfile::tempdir().unwrap();
