@@ -46,8 +46,11 @@ pub struct DagProcessor {
     root: PathBuf,
     paused_by_default: bool,
     pub progress: Arc<Progress>,
-    /// Content hash of each source at its last parse, to skip saves that changed nothing.
+    /// Content hash of each source at its last parse (with the helper modules it imported),
+    /// to skip saves that changed nothing.
     seen: Mutex<HashMap<PathBuf, [u8; 32]>>,
+    /// The helper modules each DAG file imported at its last parse.
+    imports: Mutex<HashMap<PathBuf, Vec<PathBuf>>>,
 }
 
 impl DagProcessor {
@@ -69,6 +72,7 @@ impl DagProcessor {
             paused_by_default,
             progress,
             seen: Mutex::default(),
+            imports: Mutex::default(),
         }
     }
 
@@ -137,12 +141,22 @@ impl DagProcessor {
                 .iter()
                 .find(|s| matches!(s, Source::Project { dir, .. } if p.starts_with(dir)));
             let found = project.or_else(|| sources.iter().find(|s| s.dag_file() == p.as_path()));
+            let dependents = self.dependents(p).await;
+            for d in &dependents {
+                if let Some(s) = sources.iter().find(|s| s.dag_file() == d.as_path())
+                    && !todo.contains(&s)
+                {
+                    todo.push(s);
+                }
+            }
             match found {
                 Some(s) => {
                     if !todo.contains(&s) {
                         todo.push(s);
                     }
                 }
+                // A helper module that DAG files import: they were re-parsed above.
+                None if !dependents.is_empty() => {}
                 None => {
                     // Gone, renamed away, now ignored, or no longer looks like a DAG file.
                     self.remove(p).await;
@@ -154,8 +168,21 @@ impl DagProcessor {
         self.health.beat(Component::DagProcessor);
     }
 
+    /// The DAG files whose last parse imported `module`.
+    async fn dependents(&self, module: &Path) -> Vec<PathBuf> {
+        let imports = self.imports.lock().await;
+        let mut out: Vec<PathBuf> = imports
+            .iter()
+            .filter(|(_, deps)| deps.iter().any(|d| d == module))
+            .map(|(file, _)| file.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     async fn remove(&self, file: &Path) {
         self.seen.lock().await.remove(file);
+        self.imports.lock().await.remove(file);
         let f = file.display().to_string();
         match self
             .store
@@ -176,7 +203,8 @@ impl DagProcessor {
         let Ok(text) = tokio::fs::read_to_string(&file).await else {
             return self.remove(&file).await;
         };
-        let hash = content_hash(source, &text).await;
+        let known_imports = self.imports.lock().await.get(&file).cloned();
+        let hash = content_hash(source, &text, known_imports.as_deref().unwrap_or(&[])).await;
         {
             let seen = self.seen.lock().await;
             if skip_unchanged && seen.get(&file) == Some(&hash) {
@@ -184,6 +212,14 @@ impl DagProcessor {
             }
         }
         let result = crate::dag::load_source(&self.pool, source).await;
+        let imports: Vec<PathBuf> = result.imports.iter().map(PathBuf::from).collect();
+        // The hash that is remembered covers the helper modules this parse actually used.
+        let hash = if known_imports.as_deref() == Some(imports.as_slice()) {
+            hash
+        } else {
+            content_hash(source, &text, &imports).await
+        };
+        self.imports.lock().await.insert(file.clone(), imports);
         self.progress.parses_total.fetch_add(1, Ordering::Relaxed);
         let relative = file
             .strip_prefix(&self.root)
@@ -247,11 +283,17 @@ impl DagProcessor {
     }
 }
 
-/// A hash of what a parse of `source` depends on: the DAG file, plus for a project its
-/// `leoflow.yaml` and sibling modules.
-async fn content_hash(source: &Source, text: &str) -> [u8; 32] {
+/// A hash of what a parse of `source` depends on: the DAG file, the helper modules it
+/// imported, plus for a project its `leoflow.yaml` and sibling modules.
+async fn content_hash(source: &Source, text: &str, imports: &[PathBuf]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(text.as_bytes());
+    for p in imports {
+        h.update(p.display().to_string().as_bytes());
+        if let Ok(b) = tokio::fs::read(p).await {
+            h.update(&b);
+        }
+    }
     if let Source::Project { dir, .. } = source {
         let mut names = Vec::new();
         if let Ok(mut rd) = tokio::fs::read_dir(dir).await {

@@ -15,6 +15,10 @@ pub struct ParseResult {
     pub dags: Vec<Dag>,
     #[serde(default)]
     pub import_errors: Vec<ImportError>,
+    /// The `.py` files under the DAG folder that the import loaded (helper modules): a change
+    /// to one of them re-parses this file.
+    #[serde(default)]
+    pub imports: Vec<String>,
     #[serde(default)]
     pub duration_ms: f64,
 }

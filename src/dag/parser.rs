@@ -97,6 +97,7 @@ impl ParserPool {
             file: file.display().to_string(),
             dags: vec![],
             import_errors: vec![ImportError::new(file.display().to_string(), None, message)],
+            imports: vec![],
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
         if slot.is_none() {

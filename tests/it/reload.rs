@@ -156,6 +156,59 @@ fn edit_break_fix_and_versions() {
     assert_eq!(task_ids(&s, "etl").unwrap(), vec!["a", "z"]);
 }
 
+/// Issue #14: saving a helper module (in a package, at any depth of the folder) re-parses the
+/// DAG files that import it — and only those —; a helper that breaks the import is tracked too,
+/// so fixing it clears the error.
+#[test]
+fn saving_a_helper_module_reparses_the_dag_files_that_import_it() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let pkg = dags.path().join("common");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("__init__.py"), "").unwrap();
+    let helper = pkg.join("naming.py");
+    std::fs::write(&helper, "TASKS = ['a']\n").unwrap();
+    let user = |dag_id: &str| {
+        format!(
+            "{HEAD}from common.naming import TASKS\n\nwith DAG('{dag_id}', schedule=None):\n    for t in TASKS:\n        BashOperator(task_id=t, bash_command='echo ' + t)\n"
+        )
+    };
+    std::fs::write(dags.path().join("uses_one.py"), user("uses_one")).unwrap();
+    std::fs::create_dir_all(dags.path().join("team")).unwrap();
+    std::fs::write(dags.path().join("team/uses_two.py"), user("uses_two")).unwrap();
+    std::fs::write(dags.path().join("other.py"), dag_file("other", &["o"])).unwrap();
+    let s = start(home.path(), dags.path(), &[]);
+    assert_eq!(task_ids(&s, "uses_one").unwrap(), vec!["a"]);
+    assert_eq!(task_ids(&s, "uses_two").unwrap(), vec!["a"]);
+
+    let before = parses(&s);
+    std::fs::write(&helper, "TASKS = ['a', 'b']\n").unwrap();
+    for dag_id in ["uses_one", "uses_two"] {
+        wait_for(10, "the helper's change", || {
+            task_ids(&s, dag_id).filter(|t| t == &["a", "b"])
+        });
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        parses(&s),
+        before + 2,
+        "only the two importers are re-parsed, `other` is not"
+    );
+
+    // A broken helper: an import error on each importer; the last good version serves.
+    std::fs::write(&helper, "TASKS = ['a',\n").unwrap();
+    wait_for(10, "two import errors", || {
+        (import_errors(&s).len() == 2).then_some(())
+    });
+    assert_eq!(task_ids(&s, "uses_one").unwrap(), vec!["a", "b"]);
+    // Fixed: the errors clear, because the failed import was tracked to the helper.
+    std::fs::write(&helper, "TASKS = ['c']\n").unwrap();
+    wait_for(10, "the fix", || import_errors(&s).is_empty().then_some(()));
+    wait_for(10, "task c", || {
+        task_ids(&s, "uses_two").filter(|t| t == &["c"])
+    });
+}
+
 #[test]
 fn delete_rename_and_revive() {
     let home = tempfile::tempdir().unwrap();

@@ -105,6 +105,7 @@ def load_file(path, dags_folder=None):
         sys.modules.pop(mod_name, None)
         if isinstance(e, KeyboardInterrupt) and not registry.current_file:
             raise
+        registry.failed_files.extend(_files_of(e))
         return None, [], [import_error(path, e)]
 
     candidates = list(registry.auto_registered)
@@ -128,6 +129,38 @@ def load_file(path, dags_folder=None):
     return module, dags, errors
 
 
+def _files_of(exc):
+    """Every source file an exception's traceback (and its causes) went through."""
+    import traceback
+
+    files, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, SyntaxError) and exc.filename:
+            files.append(exc.filename)
+        for frame, _ln in traceback.walk_tb(exc.__traceback__):
+            files.append(frame.f_code.co_filename)
+        exc = exc.__cause__ or exc.__context__
+    return files
+
+
+def local_imports(path, dags_folder=None):
+    """The Python files under the DAG folder (the file's own folder without one) that the
+    import of ``path`` loaded or failed in, sorted: when one changes, ``path`` is re-parsed."""
+    root = os.path.abspath(dags_folder) if dags_folder else os.path.dirname(path)
+    prefix = root.rstrip(os.sep) + os.sep
+    found = set()
+    candidates = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
+    candidates.extend(registry.failed_files)
+    for f in candidates:
+        if not f or not isinstance(f, str):
+            continue
+        f = os.path.abspath(f)
+        if f != path and f.startswith(prefix) and f.endswith(".py") and os.path.isfile(f):
+            found.add(f)
+    return sorted(found)
+
+
 def parse_file(path, dags_folder=None):
     """Parse result (without ``duration_ms``) of one DAG file, in this process."""
     from leoflow_rt.serialize import dag_to_json
@@ -140,4 +173,5 @@ def parse_file(path, dags_folder=None):
             out.append(dag_to_json(d))
         except Exception as e:  # noqa: BLE001 - a serialization bug must not hide the file
             errors.append(import_error(path, e, lineno=d._lf_lineno, validation=True))
-    return {"file": path, "dags": out, "import_errors": errors}
+    return {"file": path, "dags": out, "import_errors": errors,
+            "imports": local_imports(path, dags_folder)}

@@ -25,6 +25,9 @@ connection_getter = None
 context_stack = []
 #: Active ``with setup_or_teardown_task:`` blocks: [{"setups", "teardowns", "nodes"}].
 setup_teardown_stack = []
+#: Source files a failed import went through (its traceback, a SyntaxError's file): a helper
+#: module that broke the import is no longer in ``sys.modules``, yet the file depends on it.
+failed_files = []
 
 
 def reset(path=None):
@@ -36,6 +39,7 @@ def reset(path=None):
     del dag_stack[:]
     del group_stack[:]
     del setup_teardown_stack[:]
+    del failed_files[:]
 
 
 def current_dag():
