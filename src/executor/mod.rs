@@ -44,6 +44,8 @@ pub struct TaskRequest {
     pub dag_file: PathBuf,
     pub dags_folder: PathBuf,
     pub timeout: Option<Duration>,
+    /// A rescheduled sensor continuing its try: its pokes so far and the first one's start.
+    pub reschedule: Option<crate::store::sched::Resumed>,
 }
 
 /// How a try ended.
@@ -55,6 +57,10 @@ pub enum Outcome {
     Failed {
         error: String,
         retryable: bool,
+    },
+    /// A sensor in `mode="reschedule"` poked and is not done: poke again at `at` (RFC 3339).
+    Reschedule {
+        at: String,
     },
 }
 

@@ -111,6 +111,7 @@ pub(super) fn ti_object(
         "log_path": paths.log_path,
         "log_max_bytes": req.log_max_bytes,
         "result_path": paths.result_path,
+        "reschedule": req.reschedule.as_ref().map(|r| json!({"count": r.count, "first_start": r.first_start})),
         "exchange_dir": paths.exchange_dir,
         // A registered task's entrypoint, call_args and xcom_input (no DAG file to load).
         "task_args": (req.task.kind == crate::dag::registered::ENTRYPOINT).then_some(&req.task.args),
@@ -240,6 +241,19 @@ pub(super) async fn apply_result(
             (Outcome::Success, rendered)
         }
         Some("skipped") => (Outcome::Skipped, rendered),
+        Some("up_for_reschedule") => match result["reschedule_date"].as_str() {
+            Some(at) if chrono::DateTime::parse_from_rfc3339(at).is_ok() => {
+                (Outcome::Reschedule { at: at.to_string() }, rendered)
+            }
+            _ => {
+                let e = format!(
+                    "the sensor asked to be rescheduled without a valid reschedule_date: {}",
+                    result["reschedule_date"]
+                );
+                log.line("leoflow", Some("error"), &e).await;
+                (failed(e), rendered)
+            }
+        },
         _ => {
             let e = result["error"]["message"]
                 .as_str()

@@ -353,6 +353,7 @@ impl Scheduler {
                 ti,
                 run: run.clone(),
                 dag: dag.clone(),
+                resumed: None,
             }));
         }
         let dispatch = self.dispatch(tx, ready, &now_s, &mut events)?;
@@ -427,8 +428,9 @@ impl Scheduler {
         }
         let host = hostname();
         for d in &mut chosen {
-            d.ti.try_number += 1;
-            sched::start_try(tx, &d.ti.id, d.ti.try_number, now_s, &host)?;
+            let started = sched::start_try(tx, &d.ti.id, now_s, &host)?;
+            d.ti.try_number = started.try_number;
+            d.resumed = started.reschedule;
             d.ti.state = Some(state::RUNNING.into());
             events.push(("task_instance", ti_event(&d.ti)));
         }
@@ -577,6 +579,7 @@ impl Scheduler {
             log_path,
             dag_file: PathBuf::from(&d.dag.fileloc),
             dags_folder: self.config.dags_folder.clone(),
+            reschedule: d.resumed.clone(),
         });
     }
 
@@ -660,7 +663,15 @@ fn record_outcome(
         ti.state = Some(state::DEFERRED.to_string());
         return Ok(Some((ti_event(&ti), triggered)));
     }
+    if let Outcome::Reschedule { at } = &outcome {
+        let now_s = now_t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        sched::reschedule(tx, &ti, &now_s, at, &rendered)?;
+        ti.state = Some(state::UP_FOR_RESCHEDULE.to_string());
+        ti.next_retry_at = Some(at.clone());
+        return Ok(Some((ti_event(&ti), triggered)));
+    }
     let (new_state, error, retry_at) = match &outcome {
+        Outcome::Reschedule { .. } => unreachable!("recorded above"),
         Outcome::Success => (state::SUCCESS, None, None),
         Outcome::Skipped => (state::SKIPPED, None, None),
         Outcome::Failed { error, retryable } if *retryable && ti.try_number <= ti.max_tries => {

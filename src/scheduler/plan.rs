@@ -186,13 +186,16 @@ pub fn evaluate(
                     }
                     v
                 }
-                Some(state::UP_FOR_RETRY) => match ti.next_retry_at.as_deref().and_then(parse_ts) {
-                    Some(t) if t > now => {
-                        p.wake = Some(p.wake.map_or(t, |n| n.min(t)));
-                        Verdict::Wait
+                // A retry waits its delay; a rescheduled sensor its next poke time.
+                Some(state::UP_FOR_RETRY | state::UP_FOR_RESCHEDULE) => {
+                    match ti.next_retry_at.as_deref().and_then(parse_ts) {
+                        Some(t) if t > now => {
+                            p.wake = Some(p.wake.map_or(t, |n| n.min(t)));
+                            Verdict::Wait
+                        }
+                        _ => Verdict::Run,
                     }
-                    _ => Verdict::Run,
-                },
+                }
                 _ => Verdict::Wait,
             };
             let new = match verdict {
@@ -409,6 +412,8 @@ pub struct Ready {
     pub ti: TiRow,
     pub run: RunRow,
     pub dag: Arc<Dag>,
+    /// Set when the try started: a rescheduled sensor continuing its try.
+    pub resumed: Option<crate::store::sched::Resumed>,
 }
 
 /// The slots a dispatch fills.
@@ -687,6 +692,7 @@ mod tests {
                 ti,
                 run: r.clone(),
                 dag: d.clone(),
+                resumed: None,
             })
             .collect();
         let slots = Slots {

@@ -13,6 +13,7 @@ pub mod state {
     pub const SKIPPED: &str = "skipped";
     pub const UPSTREAM_FAILED: &str = "upstream_failed";
     pub const UP_FOR_RETRY: &str = "up_for_retry";
+    pub const UP_FOR_RESCHEDULE: &str = "up_for_reschedule";
     pub const REMOVED: &str = "removed";
     pub const RESTARTING: &str = "restarting";
     pub const DEFERRED: &str = "deferred";

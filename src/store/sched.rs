@@ -242,21 +242,65 @@ pub fn pool_free(db: &Db<'_>) -> Result<HashMap<String, i64>> {
         .map_err(sql)
 }
 
-/// A try starts: the instance is running with its new try number.
-pub fn start_try(
-    tx: &Tx<'_>,
-    ti_id: &str,
-    try_number: i64,
-    now: &str,
-    hostname: &str,
-) -> Result<()> {
-    tx.conn()
-        .execute(
-            "UPDATE task_instance SET state = 'running', try_number = ?2, queued_dttm = ?3, start_date = ?3, end_date = NULL, duration = NULL, next_retry_at = NULL, error = NULL, hostname = ?4 WHERE id = ?1",
-            params![ti_id, try_number, now, hostname],
+/// How a try started.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Started {
+    pub try_number: i64,
+    /// For a rescheduled sensor that continues its try: how many pokes asked to be rescheduled
+    /// so far, and when the first of them started.
+    pub reschedule: Option<Resumed>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resumed {
+    pub count: i64,
+    pub first_start: String,
+}
+
+/// A try starts: the instance is running with a new try number — or, when it was rescheduled
+/// (a sensor between pokes), with the same try number and its first start date.
+pub fn start_try(tx: &Tx<'_>, ti_id: &str, now: &str, hostname: &str) -> Result<Started> {
+    let conn = tx.conn();
+    let resumed: bool = conn
+        .query_row(
+            "SELECT rescheduled = 1 FROM task_instance WHERE id = ?1",
+            [ti_id],
+            |r| r.get(0),
         )
         .map_err(sql)?;
-    Ok(())
+    let try_number: i64 = conn
+        .query_row(
+            "UPDATE task_instance SET state = 'running',
+                 try_number = CASE WHEN ?4 THEN try_number ELSE try_number + 1 END,
+                 start_date = CASE WHEN ?4 THEN COALESCE(start_date, ?2) ELSE ?2 END,
+                 queued_dttm = ?2, end_date = NULL, duration = NULL, next_retry_at = NULL,
+                 error = NULL, hostname = ?3, rescheduled = 0
+             WHERE id = ?1
+             RETURNING try_number",
+            params![ti_id, now, hostname, resumed],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    let reschedule = if resumed {
+        conn.query_row(
+            "SELECT COUNT(*), MIN(start_date) FROM task_reschedule WHERE ti_id = ?1 AND try_number = ?2",
+            params![ti_id, try_number],
+            |r| {
+                Ok(Resumed {
+                    count: r.get(0)?,
+                    first_start: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                })
+            },
+        )
+        .map(Some)
+        .map_err(sql)?
+    } else {
+        None
+    };
+    Ok(Started {
+        try_number,
+        reschedule,
+    })
 }
 
 /// Records the process id of a running try (so a restart can kill its group).
@@ -279,6 +323,34 @@ pub fn defer(tx: &Tx<'_>, ti_id: &str, wait: &Value, rendered: &str) -> Result<(
             params![ti_id, wait.to_string(), rendered],
         )
         .map_err(sql)?;
+    Ok(())
+}
+
+/// A sensor's poke asked to be rescheduled: the instance waits `up_for_reschedule` until
+/// `at`, holding no slot, and its next start continues the same try.
+pub fn reschedule(tx: &Tx<'_>, ti: &TiRow, now: &str, at: &str, rendered: &str) -> Result<()> {
+    let conn = tx.conn();
+    let poke_start = ti
+        .queued_dttm
+        .clone()
+        .or_else(|| ti.start_date.clone())
+        .unwrap_or_else(|| now.to_string());
+    let seconds = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp_micros() as f64 / 1e6)
+            .unwrap_or(0.0)
+    };
+    let duration = (seconds(now) - seconds(&poke_start)).max(0.0);
+    conn.execute(
+        "INSERT INTO task_reschedule(ti_id, try_number, start_date, end_date, duration, reschedule_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![ti.id, ti.try_number, poke_start, now, duration, at],
+    )
+    .map_err(sql)?;
+    conn.execute(
+        "UPDATE task_instance SET state = 'up_for_reschedule', rescheduled = 1, next_retry_at = ?2, end_date = ?3, rendered_fields = ?4, pid = NULL WHERE id = ?1",
+        params![ti.id, at, now, rendered],
+    )
+    .map_err(sql)?;
     Ok(())
 }
 

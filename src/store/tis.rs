@@ -164,11 +164,15 @@ pub fn clear(
     for ti in tis {
         tx.execute(
             "UPDATE task_instance SET state = NULL, start_date = NULL, end_date = NULL, duration = NULL,
-                 next_retry_at = NULL, error = NULL, pid = NULL, max_tries = try_number + ?2
+                 next_retry_at = NULL, error = NULL, pid = NULL, max_tries = try_number + ?2,
+                 rescheduled = 0
              WHERE id = ?1",
             rusqlite::params![ti.id, retries(ti)],
         )
         .map_err(sql)?;
+        // A cleared sensor starts its pokes afresh (Airflow deletes its reschedules).
+        tx.execute("DELETE FROM task_reschedule WHERE ti_id = ?1", [&ti.id])
+            .map_err(sql)?;
         if reset_runs {
             runs.insert((ti.dag_id.clone(), ti.run_id.clone()));
         }
@@ -188,7 +192,7 @@ pub fn set_state(tx: &Tx<'_>, tis: &[TiRow], state: &str) -> Result<()> {
     let now = super::now();
     for ti in tis {
         tx.conn().execute(
-            "UPDATE task_instance SET state = ?2, end_date = ?3, start_date = COALESCE(start_date, ?3), next_retry_at = NULL WHERE id = ?1",
+            "UPDATE task_instance SET state = ?2, end_date = ?3, start_date = COALESCE(start_date, ?3), next_retry_at = NULL, rescheduled = 0 WHERE id = ?1",
             rusqlite::params![ti.id, state, now],
         )
         .map_err(sql)?;

@@ -1398,3 +1398,104 @@ fn runs_of_a_paused_dag_wait_until_it_is_unpaused() {
     );
     assert_eq!(tis["a"]["state"], "success");
 }
+
+/// Issue #14: a sensor in `mode="reschedule"` pokes once per start, waits `up_for_reschedule`
+/// between pokes without holding a slot (another task runs meanwhile with parallelism 1),
+/// keeps its try number and log, and times out counting from its first poke.
+#[test]
+fn reschedule_sensors_release_their_slot_between_pokes() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    let flag = dags.path().join("flag.txt");
+    std::fs::write(
+        dags.path().join("resched.py"),
+        format!(
+            r#"
+import os
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.sensors.python import PythonSensor
+
+def ready():
+    print("poking")
+    return os.path.exists({flag:?})
+
+with DAG("resched", schedule=None):
+    # The higher weight makes the sensor take the single slot first.
+    PythonSensor(task_id="wait", python_callable=ready, mode="reschedule", poke_interval=0.3,
+                 timeout=60, priority_weight=10)
+    BashOperator(task_id="meanwhile", bash_command="echo meanwhile")
+
+with DAG("resched_timeout", schedule=None):
+    PythonSensor(task_id="never", python_callable=lambda: False, mode="reschedule",
+                 poke_interval=0.3, timeout=1.5, retries=2)
+"#
+        ),
+    )
+    .unwrap();
+    let mut cmd = leoflow(home.path());
+    cmd.env("LEOFLOW_PARALLELISM", "1");
+    let s = Server::start_with(cmd, home.path(), &[dags.path().to_str().unwrap()]);
+    let run_id = trigger_when_parsed(&s, "resched", json!({}), Duration::from_secs(20));
+    let ti_url = |task: &str| {
+        s.url(&format!(
+            "/api/v2/dags/resched/dagRuns/{}/taskInstances/{task}",
+            enc_run(&run_id)
+        ))
+    };
+    // With one slot, `meanwhile` can only run because the sensor gave its slot back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, m) = get_json(&ti_url("meanwhile"));
+        if m["state"] == "success" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "meanwhile never ran: {m}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let waiting = loop {
+        let (_, w) = get_json(&ti_url("wait"));
+        if w["state"] == "up_for_reschedule" {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "never up_for_reschedule: {w}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(waiting["try_number"], 1, "{waiting}");
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::write(&flag, "go").unwrap();
+    let (run, tis) = run_result(&s, "resched", &run_id, Duration::from_secs(20));
+    assert_eq!(run["state"], "success", "{tis:?}");
+    let wait = &tis["wait"];
+    assert_eq!(wait["state"], "success");
+    assert_eq!(
+        wait["try_number"], 1,
+        "a reschedule is not a new try: {wait}"
+    );
+    let log = try_log(home.path(), "resched", &run_id, "wait", 1);
+    let pokes = log.matches("poking").count();
+    assert!(pokes >= 3, "several pokes in one try's log: {log}");
+    assert!(log.contains("UP_FOR_RESCHEDULE"), "{log}");
+    let (_, tries) = get_json(&format!("{}/tries", ti_url("wait")));
+    assert_eq!(tries["total_entries"], 1, "{tries}");
+    // Started at the first poke: the try spans the whole wait.
+    let (start, end) = (
+        chrono::DateTime::parse_from_rfc3339(wait["start_date"].as_str().unwrap()).unwrap(),
+        chrono::DateTime::parse_from_rfc3339(wait["end_date"].as_str().unwrap()).unwrap(),
+    );
+    assert!(end - start >= chrono::Duration::milliseconds(900), "{wait}");
+
+    // A sensor that never succeeds times out from its first poke and is not retried.
+    let run_id = trigger_when_parsed(&s, "resched_timeout", json!({}), Duration::from_secs(20));
+    let (run, tis) = run_result(&s, "resched_timeout", &run_id, Duration::from_secs(30));
+    assert_eq!(run["state"], "failed");
+    let never = &tis["never"];
+    assert_eq!(never["state"], "failed", "{never}");
+    assert_eq!(
+        never["try_number"], 1,
+        "a sensor timeout is not retried: {never}"
+    );
+    let log = try_log(home.path(), "resched_timeout", &run_id, "never", 1);
+    assert!(log.contains("Sensor has timed out"), "{log}");
+}

@@ -114,6 +114,14 @@ class RuntimeTaskInstance:
         self.hostname = os.uname().nodename if hasattr(os, "uname") else ""
         self.pid = os.getpid()
         self.start_date = pendulum.now("UTC")
+        # A rescheduled sensor continues its try: the try started with its first poke.
+        resumed = spec.get("reschedule") or {}
+        self.task_reschedule_count = int(resumed.get("count") or 0)
+        if resumed.get("first_start"):
+            try:
+                self.start_date = pendulum.parse(resumed["first_start"])
+            except Exception:  # noqa: BLE001 - keep now
+                pass
         self.end_date = None
         self.is_mapped = None
         self.rendered_map_index = None
@@ -520,7 +528,8 @@ def build_context(spec, dag, task, ti):
         "macros": Macros(), "var": {"json": VariableAccessor(True),
                                     "value": VariableAccessor(False)},
         "conn": ConnectionAccessor(), "dag_run": DagRun(dag_run),
-        "triggering_asset_events": {}, "task_reschedule_count": 0,
+        "triggering_asset_events": {},
+        "task_reschedule_count": getattr(ti, "task_reschedule_count", 0),
         "task_instance_key_str": "%s__%s__%s" % (dag.dag_id, task.task_id, run_id),
         "prev_start_date_success": None, "prev_end_date_success": None,
         "try_number": ti.try_number, "map_index": ti.map_index, "start_date": ti.start_date,

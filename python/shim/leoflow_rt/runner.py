@@ -308,6 +308,11 @@ class Runner:
             if e.args:
                 self.log("Skipping task: %s" % (e.args[0],))
             state = "skipped"
+        except ex.AirflowRescheduleException as e:
+            state = "up_for_reschedule"
+            result["reschedule_date"] = _utc_iso(e.reschedule_date)
+            self.log("Rescheduling task, marking task as UP_FOR_RESCHEDULE (next poke at %s)"
+                     % result["reschedule_date"])
         except BaseException as e:  # noqa: BLE001 - every failure becomes a result
             state = "failed"
             error = e
@@ -410,8 +415,10 @@ class Runner:
                     self.log("Could not render map_index_template %r: %s" % (template,
                                                                               _one_line(e)),
                              "warning")
-        if self.op is None or state == "container":
-            return  # a container's outcome (and its callbacks) belongs to the server
+        if self.op is None or state in ("container", "up_for_reschedule"):
+            # A container's outcome (and its callbacks) belongs to the server; a rescheduled
+            # sensor has not ended (Airflow runs no callback between pokes).
+            return
         if state == "success":
             self._callbacks("on_success_callback")
         elif state == "skipped":
@@ -425,6 +432,18 @@ class Runner:
                 self._callbacks("on_retry_callback")
             else:
                 self._callbacks("on_failure_callback")
+
+
+def _utc_iso(when):
+    """``when`` (a datetime, naive meaning UTC) as RFC 3339 in UTC."""
+    import datetime as _dt
+
+    if not isinstance(when, _dt.datetime):
+        raise TypeError("AirflowRescheduleException needs a datetime reschedule_date, got %r"
+                        % (when,))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    return when.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _outlet_events(accessors):

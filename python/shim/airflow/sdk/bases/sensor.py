@@ -78,23 +78,36 @@ class BaseSensorOperator(BaseOperator):
         self.log.info("new %s interval is %s", self.mode, new_interval)
         return max(new_interval, 0)
 
+    @property
+    def reschedule(self):
+        return self.mode == "reschedule"
+
     def execute(self, context):
-        """Airflow's poke loop (``mode="reschedule"`` also pokes in this process)."""
+        """Airflow's poke loop. In ``mode="reschedule"`` each try pokes once: when not done it
+        raises ``AirflowRescheduleException`` and the task releases its slot until the next
+        poke, which the scheduler starts; the timeout counts from the first poke."""
         import time
         import traceback
 
         from airflow.sdk.exceptions import (
             AirflowFailException,
+            AirflowRescheduleException,
             AirflowSensorTimeout,
             AirflowSkipException,
             AirflowTaskTimeout,
         )
 
-        if self.mode == "reschedule":
-            self.log.info("Leoflow Lite runs reschedule-mode sensors in poke mode")
         started = time.monotonic()
         started_at = time.time()
         poke_count = 1
+        if self.reschedule:
+            ti = context.get("ti") if hasattr(context, "get") else None
+            first = getattr(ti, "start_date", None)
+            if first is not None and hasattr(first, "timestamp"):
+                started_at = first.timestamp()
+                started = time.monotonic() - max(0.0, time.time() - started_at)
+            poke_count = int((context.get("task_reschedule_count") if hasattr(context, "get")
+                              else 0) or 0) + 1
         xcom_value = None
         while True:
             try:
@@ -126,7 +139,11 @@ class BaseSensorOperator(BaseOperator):
                 if self.soft_fail:
                     raise AirflowSkipException(message)
                 raise AirflowSensorTimeout(message)
-            time.sleep(self._get_next_poke_interval(started_at, run_duration, poke_count))
+            interval = self._get_next_poke_interval(started_at, run_duration, poke_count)
+            if self.reschedule:
+                raise AirflowRescheduleException(
+                    _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=interval))
+            time.sleep(interval)
             poke_count += 1
         self.log.info("Success criteria met. Exiting.")
         return xcom_value
