@@ -12,6 +12,7 @@ mod engine;
 mod engine_images;
 mod foundation;
 mod oci;
+mod providers;
 mod registrations;
 mod registry;
 mod reload;

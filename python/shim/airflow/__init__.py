@@ -6,8 +6,13 @@ import importlib as _importlib
 
 from leoflow_rt.unsupported import install as _install
 
-__version__ = "3.2.0"
+__version__ = "3.2.2"
 _install()
+
+# Provider packages installed in this interpreter (``apache-airflow-providers-*``) put their
+# modules under ``site-packages/airflow/providers/...``: this package's path reaches them too,
+# after the shim's own modules.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
 _LAZY = {
     "DAG": "airflow.sdk.definitions.dag",

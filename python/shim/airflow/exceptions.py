@@ -7,6 +7,8 @@ from airflow.sdk.exceptions import (  # noqa: F401
     AirflowConfigException, AirflowDagCycleException, AirflowTimetableInvalid, XComNotFound,
     TaskDeferred, DownstreamTasksSkipped, AirflowDagDuplicatedIdException, RemovedInAirflow4Warning,
     AirflowProviderDeprecationWarning, TaskAlreadyInTaskGroup, AirflowClusterPolicyViolation,
+    AirflowOptionalProviderFeatureException, AirflowSecretsBackendAccessDenied,
+    TaskDeferralTimeout, TaskAlreadyRunningError,
 )
 
 

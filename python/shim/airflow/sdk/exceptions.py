@@ -176,3 +176,23 @@ class AirflowProviderDeprecationWarning(DeprecationWarning):
 class FailFastDagInvalidTriggerRule(AirflowException):
     def __str__(self):
         return "A 'fail_fast' dag can only have the 'all_success' trigger rule"
+
+
+class AirflowOptionalProviderFeatureException(AirflowException):
+    """Raised by providers when imports are missing for optional provider features."""
+
+
+class AirflowSecretsBackendAccessDenied(PermissionError):
+    """A secrets backend refused access to a secret."""
+
+
+class AirflowInactiveAssetInInletOrOutletException(AirflowFailException):
+    """A task uses an asset that is no longer active."""
+
+
+class TaskDeferralTimeout(AirflowException):
+    """A deferred task ran past its timeout."""
+
+
+class TaskAlreadyRunningError(AirflowException):
+    """The task instance is already running."""

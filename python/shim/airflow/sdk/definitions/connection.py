@@ -68,6 +68,41 @@ class Connection:
             uri += "/" + quote(self.schema, safe="")
         return uri
 
+    def get_hook(self, *, hook_params=None):
+        """The hook of this connection's type, from the provider that declares the type
+        (``connection-types`` of an installed ``apache-airflow-providers-*`` package)."""
+        from airflow.providers_manager import ProvidersManager
+        from airflow.sdk.exceptions import AirflowException
+
+        hook = ProvidersManager().hooks.get(self.conn_type)
+        if hook is None:
+            installed = ", ".join(sorted(ProvidersManager().hook_class_names)) or "none"
+            raise AirflowException(
+                "Unknown hook type %r of connection %r: no installed provider package declares "
+                "it (connection types of installed providers: %s). Install the provider with "
+                "the interpreter Lite runs tasks with (--python)." % (self.conn_type,
+                                                                       self.conn_id, installed))
+        from airflow.sdk.module_loading import import_string
+
+        cls = import_string(hook.hook_class_name)
+        return cls(**{hook.connection_id_attribute_name: self.conn_id}, **(hook_params or {}))
+
+    def get_password(self):
+        return self.password
+
+    def get_extra(self):
+        return self.extra
+
+    def test_connection(self):
+        try:
+            hook = self.get_hook()
+            if getattr(hook, "test_connection", None):
+                return hook.test_connection()
+            return False, "Hook %s doesn't implement or inherit test_connection" % (
+                type(hook).__name__,)
+        except Exception as e:  # noqa: BLE001
+            return False, str(e)
+
     @classmethod
     def from_json(cls, value, conn_id=None):
         d = json.loads(value)
