@@ -233,3 +233,57 @@ with DAG("pg", schedule=None):
         "{log}"
     );
 }
+
+/// A provider that needs a part of Airflow the shim does not have is an import error naming
+/// the provider package, the file and line, and the missing piece.
+#[test]
+fn a_provider_needing_the_real_airflow_names_the_package_and_the_missing_piece() {
+    let venv = tempfile::tempdir().unwrap();
+    checked(
+        Command::new("python3")
+            .args(["-m", "venv", "--without-pip"])
+            .arg(venv.path()),
+        "python3 -m venv",
+    );
+    let python = venv.path().join("bin/python");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ])
+        .output()
+        .unwrap();
+    let site = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let pkg = site.join("airflow/providers/acme/cloud");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("get_provider_info.py"),
+        "def get_provider_info():\n    return {'package-name': 'apache-airflow-providers-acme-cloud'}\n",
+    )
+    .unwrap();
+    std::fs::write(pkg.join("__init__.py"), "").unwrap();
+    std::fs::write(
+        pkg.join("hooks.py"),
+        "import os\nfrom airflow.models.dagbag import DagBag\n",
+    )
+    .unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("acme.py"),
+        "from airflow.sdk import DAG\nfrom airflow.providers.acme.cloud.hooks import DagBag\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = leoflow(home.path());
+    cmd.args(["validate", dags.path().to_str().unwrap(), "--python"])
+        .arg(&python);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 1, "{out}{err}");
+    let text = format!("{out}{err}");
+    assert!(
+        text.contains("apache-airflow-providers-acme-cloud")
+            && text.contains("hooks.py:2")
+            && text.contains("'airflow.models.dagbag.DagBag'"),
+        "{text}"
+    );
+}

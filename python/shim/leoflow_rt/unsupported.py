@@ -35,7 +35,41 @@ class UnsupportedError(ImportError):
     """Raised for Airflow modules/classes that Leoflow Lite does not provide."""
 
 
+def provider_of_caller():
+    """``(package, "file:line")`` of the innermost frame that runs an installed provider
+    package's code (``site-packages/airflow/providers/...``), or None."""
+    import os
+
+    shim = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    try:
+        f = sys._getframe(2)
+    except ValueError:
+        return None
+    while f is not None:
+        path = f.f_code.co_filename
+        marker = os.sep + os.path.join("airflow", "providers") + os.sep
+        if marker in path and not os.path.abspath(path).startswith(shim):
+            d = os.path.dirname(path)
+            while marker in d + os.sep:
+                if os.path.exists(os.path.join(d, "get_provider_info.py")):
+                    parts = d.split(marker, 1)[1].split(os.sep)
+                    return ("apache-airflow-providers-" + "-".join(parts).replace("_", "-"),
+                            "%s:%d" % (path, f.f_lineno))
+                d = os.path.dirname(d)
+            return ("a provider package", "%s:%d" % (path, f.f_lineno))
+        f = f.f_back
+    return None
+
+
 def unsupported(what, name=None):
+    provider = provider_of_caller()
+    if provider is not None:
+        package, where = provider
+        return UnsupportedError(
+            "The provider package %s (%s) needs %r, which Leoflow Lite's Airflow shim does not "
+            "provide: this provider needs the real Airflow for that feature. Providers that "
+            "build on the task SDK (airflow.sdk), BaseHook and connections run on Lite."
+            % (package, where, what), name=name)
     return UnsupportedError(message(what), name=name)
 
 
