@@ -5,6 +5,7 @@
   full dotted path and listing what is supported.
 * ``module_getattr(__name__)`` gives real shim modules the same behaviour for unknown names.
 """
+import os
 import sys
 
 SUPPORTED_OPERATORS = (
@@ -22,13 +23,34 @@ SUPPORTED_DECORATORS = (
 )
 
 
+#: Provider namespaces whose package names take two parts (``apache-airflow-providers-common-sql``).
+_TWO_PART = ("apache", "common", "microsoft", "cncf", "dbt", "atlassian", "alibaba")
+
+
+def provider_package(dotted):
+    """The ``apache-airflow-providers-*`` distribution an ``airflow.providers.*`` path belongs
+    to, or None."""
+    parts = dotted.split(".")
+    if len(parts) < 3 or parts[:2] != ["airflow", "providers"]:
+        return None
+    n = 2 if parts[2] in _TWO_PART and len(parts) > 3 else 1
+    return "apache-airflow-providers-" + "-".join(parts[2:2 + n]).replace("_", "-")
+
+
 def message(what):
-    return (
+    text = (
         "Leoflow Lite does not support %r. Supported operators: %s. Supported sensors: %s. "
         "Supported decorators: %s. Custom operators can subclass BaseOperator."
         % (what, ", ".join(SUPPORTED_OPERATORS), ", ".join(SUPPORTED_SENSORS),
            ", ".join(SUPPORTED_DECORATORS))
     )
+    package = provider_package(what)
+    if package is not None:
+        text += (" Operators and hooks of provider packages work when the package is installed "
+                 "in the Python Lite runs DAGs with: `%s -m pip install %s` (or start Lite with "
+                 "--python pointing at an interpreter that has it)."
+                 % (sys.executable or "python3", package))
+    return text
 
 
 class UnsupportedError(ImportError):
@@ -95,12 +117,31 @@ class _StubLoader:
         module.__leoflow_stub__ = True
 
 
+def _inside_installed_provider(fullname):
+    """Whether ``fullname``'s parent package is a real installed provider package (not the
+    shim, not a stub)."""
+    import os
+
+    parent = sys.modules.get(fullname.rpartition(".")[0])
+    if parent is None or getattr(parent, "__leoflow_stub__", False):
+        return False
+    if not fullname.startswith("airflow.providers.") or fullname.count(".") < 3:
+        return False
+    shim = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    paths = list(getattr(parent, "__path__", None) or [])
+    return bool(paths) and all(not os.path.abspath(p).startswith(shim) for p in paths)
+
+
 class UnsupportedAirflowFinder:
     """Answers unknown ``airflow.*`` modules (the real shim modules are found first)."""
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
         if not fullname.startswith("airflow."):
+            return None
+        if _inside_installed_provider(fullname):
+            # A module an installed provider package does not have: Python's own
+            # ModuleNotFoundError, as with Airflow (e.g. an operator a provider release removed).
             return None
         from importlib.machinery import ModuleSpec
 
