@@ -10,6 +10,16 @@ _DEFAULTS = {
     ("operators", "default_owner"): "airflow",
     ("operators", "default_queue"): "default",
     ("scheduler", "catchup_by_default"): "False",
+    ("core", "max_templated_field_length"): "4096",
+    ("core", "test_connection"): "Disabled",
+    ("core", "allowed_deserialization_classes"): "airflow.*",
+    ("core", "unit_test_mode"): "False",
+    ("core", "execute_tasks_new_python_interpreter"): "False",
+    ("api", "base_url"): "/",
+    ("logging", "logging_level"): "INFO",
+    ("logging", "colored_console_log"): "False",
+    ("secrets", "backend"): "",
+    ("secrets", "backend_kwargs"): "",
 }
 
 
@@ -38,6 +48,38 @@ class _Conf:
 
     def getfloat(self, section, key, fallback=None, **kwargs):
         return float(self.get(section, key, fallback=fallback))
+
+    def getlist(self, section, key, delimiter=",", fallback=None, **kwargs):
+        v = self.get(section, key, fallback=fallback)
+        if v is None or isinstance(v, list):
+            return v
+        return [x.strip() for x in str(v).split(delimiter) if x.strip()]
+
+    def getjson(self, section, key, fallback=None, **kwargs):
+        import json
+
+        v = self.get(section, key, fallback=None if fallback is None else fallback)
+        if v is None or v == "" or not isinstance(v, str):
+            return fallback if v in (None, "") else v
+        return json.loads(v)
+
+    def getimport(self, section, key, **kwargs):
+        v = self.get(section, key, **kwargs)
+        if not v:
+            return None
+        from airflow.sdk.module_loading import import_string
+
+        return import_string(v)
+
+    def getsection(self, section):
+        out = {k: v for (s, k), v in _DEFAULTS.items() if s == section.lower()}
+        prefix = "AIRFLOW__%s__" % section.upper()
+        out.update({k[len(prefix):].lower(): v for k, v in os.environ.items()
+                    if k.startswith(prefix)})
+        return out
+
+    def has_section(self, section):
+        return bool(self.getsection(section))
 
     def has_option(self, section, key):
         try:
