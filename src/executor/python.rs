@@ -113,6 +113,9 @@ pub(super) fn ti_object(
         "result_path": paths.result_path,
         "reschedule": req.reschedule.as_ref().map(|r| json!({"count": r.count, "first_start": r.first_start})),
         "exchange_dir": paths.exchange_dir,
+        // `@task.virtualenv`: venvs built once per requirement set, kept in the home (not in
+        // a container, whose tasks bring their image).
+        "venv_cache": paths.exchange_dir.is_none().then(|| ctx.python.root().with_file_name("venvs")),
         // A registered task's entrypoint, call_args and xcom_input (no DAG file to load).
         "task_args": (req.task.kind == crate::dag::registered::ENTRYPOINT).then_some(&req.task.args),
     }))
