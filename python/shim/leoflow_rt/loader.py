@@ -140,4 +140,5 @@ def parse_file(path, dags_folder=None):
             out.append(dag_to_json(d))
         except Exception as e:  # noqa: BLE001 - a serialization bug must not hide the file
             errors.append(import_error(path, e, lineno=d._lf_lineno, validation=True))
-    return {"file": path, "dags": out, "import_errors": errors}
+    return {"file": path, "dags": out, "import_errors": errors,
+            "warnings": [w for w in registry.warnings if w.get("filename")]}

@@ -25,6 +25,8 @@ connection_getter = None
 context_stack = []
 #: Active ``with setup_or_teardown_task:`` blocks: [{"setups", "teardowns", "nodes"}].
 setup_teardown_stack = []
+#: Warnings of this import (``{"filename", "lineno", "message"}``), reported with the parse.
+warnings = []
 
 
 def reset(path=None):
@@ -36,6 +38,12 @@ def reset(path=None):
     del dag_stack[:]
     del group_stack[:]
     del setup_teardown_stack[:]
+    del warnings[:]
+
+
+def warn(message):
+    """Record a parse warning at the DAG file's current line (the file still imports)."""
+    warnings.append({"filename": current_file, "lineno": caller_lineno(3), "message": message})
 
 
 def current_dag():
