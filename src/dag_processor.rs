@@ -185,6 +185,9 @@ impl DagProcessor {
         }
         let result = crate::dag::load_source(&self.pool, source).await;
         self.progress.parses_total.fetch_add(1, Ordering::Relaxed);
+        for w in &result.warnings {
+            tracing::warn!(file = w.filename, line = w.lineno, "{}", w.message);
+        }
         let relative = file
             .strip_prefix(&self.root)
             .unwrap_or(&file)

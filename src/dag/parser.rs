@@ -98,6 +98,7 @@ impl ParserPool {
             dags: vec![],
             import_errors: vec![ImportError::new(file.display().to_string(), None, message)],
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            warnings: vec![],
         };
         if slot.is_none() {
             match spawn(&self.config) {

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_backfill"),
     migration!(6, "0006_trigger_wait"),
     migration!(7, "0007_registered_dags"),
+    migration!(8, "0008_assets"),
 ];
 
 /// The schema version this binary writes.
