@@ -221,6 +221,9 @@ impl DagProcessor {
         };
         self.imports.lock().await.insert(file.clone(), imports);
         self.progress.parses_total.fetch_add(1, Ordering::Relaxed);
+        for w in &result.warnings {
+            tracing::warn!(file = w.filename, line = w.lineno, "{}", w.message);
+        }
         let relative = file
             .strip_prefix(&self.root)
             .unwrap_or(&file)

@@ -1290,7 +1290,9 @@ def main(argv):
     if want("outlet") or want("asset"):
         _a, ev, res = z.run(ti("basic.py", "produce"))
         c.check("outlet_events: extra reported", res and res.get("outlet_events") == [
-            {"key": "s3://bucket/key", "extra": {"rows": 3}, "alias_events": []}], res)
+            {"key": "s3://bucket/key", "asset": {"name": "s3://bucket/key",
+                                                 "uri": "s3://bucket/key"},
+             "alias": None, "ref": None, "extra": {"rows": 3}, "alias_events": []}], res)
 
     if want("kill") or want("orphan"):
         for task_id, n_procs in (("sleeper", 4), ("py_sleeper", 2)):

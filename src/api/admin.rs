@@ -1,18 +1,14 @@
 //! Admin routes of the Airflow API: variables, connections and pools (the generic resource
-//! routes of `api::resources`), connection `test` and `defaults`, eventLogs and config (each
-//! in its own file), and the resources Lite does not have — plugins, providers, assets —
-//! answered empty (or 404 by id) in Airflow's shapes. Also the multi-column `order_by` those
-//! lists share.
+//! routes of `api::resources`), connection `test` and `defaults`, eventLogs, config and assets
+//! (each in its own file), and the resources Lite does not have — plugins, providers —
+//! answered empty in Airflow's shapes. Also the multi-column `order_by` those lists share.
 
 use axum::Json;
-use axum::extract::Path;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params::Params;
 use super::resources;
 use super::routes::Group;
-use super::task_instances::path_int;
 use super::{ApiError, config, connections, event_logs};
 use crate::ops::resources::{Connections, Pools, Variables};
 use crate::store::filter::Order;
@@ -29,20 +25,10 @@ pub fn admin(g: Group) -> Group {
         .post("/connections/defaults", connections::defaults)
         .get("/config", config::all)
         .get("/config/section/{section}/option/{option}", config::option)
-        .post("/assets/events", create_asset_event)
-        .post("/assets/{asset_id}/materialize", materialize_asset)
-        .delete("/assets/{asset_id}/queuedEvents", asset_queued_events)
-        .delete(
-            "/dags/{dag_id}/assets/queuedEvents",
-            delete_dag_queued_events,
-        )
-        .delete(
-            "/dags/{dag_id}/assets/{asset_id}/queuedEvents",
-            dag_asset_queued_event,
-        )
+        .with(super::assets::writes)
 }
 
-/// The admin-area routes any signed-in user may read: pools, the audit log, and the
+/// The admin-area routes any signed-in user may read: pools, the audit log, assets, and the
 /// resources Lite does not have.
 pub fn reads(g: Group) -> Group {
     resources::reads::<Pools>(g, "/pools", "{*pool_name}")
@@ -51,17 +37,7 @@ pub fn reads(g: Group) -> Group {
         .get("/plugins", plugins)
         .get("/plugins/importErrors", plugin_import_errors)
         .get("/providers", providers)
-        .get("/assets", assets)
-        .get("/assets/aliases", asset_aliases)
-        .get("/assets/aliases/{asset_alias_id}", asset_alias)
-        .get("/assets/events", asset_events)
-        .get("/assets/{asset_id}", asset)
-        .get("/assets/{asset_id}/queuedEvents", asset_queued_events)
-        .get("/dags/{dag_id}/assets/queuedEvents", dag_queued_events)
-        .get(
-            "/dags/{dag_id}/assets/{asset_id}/queuedEvents",
-            dag_asset_queued_event,
-        )
+        .with(super::assets::reads)
 }
 
 /// `order_by` as Airflow's `SortParam` reads it: repeated (or comma-separated) names, each
@@ -124,86 +100,4 @@ async fn plugin_import_errors() -> Json<Value> {
 /// `GET /providers`: operators come from Lite's built-in shim, not installed providers.
 async fn providers(p: Params) -> Result<Json<Value>, ApiError> {
     empty("providers", &p)
-}
-
-/// `GET /assets`: Lite has no assets yet.
-async fn assets(p: Params) -> Result<Json<Value>, ApiError> {
-    empty("assets", &p)
-}
-
-async fn asset_aliases(p: Params) -> Result<Json<Value>, ApiError> {
-    empty("asset_aliases", &p)
-}
-
-async fn asset_events(p: Params) -> Result<Json<Value>, ApiError> {
-    empty("asset_events", &p)
-}
-
-async fn asset_alias(Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = path_int("asset_alias_id", &id)?;
-    Err(ApiError::not_found(format!(
-        "The Asset Alias with ID: `{id}` was not found"
-    )))
-}
-
-async fn asset(Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = path_int("asset_id", &id)?;
-    Err(ApiError::not_found(format!(
-        "The Asset with ID: `{id}` was not found"
-    )))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateAssetEvent {
-    asset_id: i64,
-    #[serde(default)]
-    #[allow(dead_code)]
-    partition_key: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    extra: Option<serde_json::Map<String, Value>>,
-}
-
-async fn create_asset_event(
-    super::JsonBody(body): super::JsonBody<CreateAssetEvent>,
-) -> Result<Json<Value>, ApiError> {
-    Err(ApiError::not_found(format!(
-        "Asset with ID: `{}` was not found",
-        body.asset_id
-    )))
-}
-
-async fn materialize_asset(Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = path_int("asset_id", &id)?;
-    Err(ApiError::not_found(format!(
-        "Asset with ID: `{id}` was not found"
-    )))
-}
-
-async fn asset_queued_events(Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = path_int("asset_id", &id)?;
-    Err(ApiError::not_found(format!(
-        "Queue event with asset_id: `{id}` was not found"
-    )))
-}
-
-/// `GET /dags/{dag_id}/assets/queuedEvents`: no assets, so nothing is queued.
-async fn dag_queued_events() -> Json<Value> {
-    Json(json!({"queued_events": [], "total_entries": 0}))
-}
-
-async fn delete_dag_queued_events(Path(dag_id): Path<String>) -> Result<Json<Value>, ApiError> {
-    Err(ApiError::not_found(format!(
-        "Queue event with dag_id: `{dag_id}` was not found"
-    )))
-}
-
-async fn dag_asset_queued_event(
-    Path((dag_id, asset_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let asset_id = path_int("asset_id", &asset_id)?;
-    Err(ApiError::not_found(format!(
-        "Queued event with dag_id: `{dag_id}` and asset_id: `{asset_id}` was not found"
-    )))
 }

@@ -133,7 +133,13 @@ pub fn dag_out(row: &DagRow) -> DagOut<'_> {
         description: &d.description,
         timetable_summary: &d.timetable_summary,
         timetable_description: timetable_description(d),
-        timetable_partitioned: false,
+        timetable_partitioned: match &d.schedule {
+            Some(crate::dag::model::Schedule::Assets { partitioned, .. }) => *partitioned,
+            Some(crate::dag::model::Schedule::Cron { extra, .. }) => {
+                extra.get("partitioned") == Some(&Value::Bool(true))
+            }
+            _ => false,
+        },
         tags: d
             .tags
             .iter()
@@ -181,6 +187,19 @@ fn timetable_description(d: &Dag) -> Value {
             json!("As frequently as possible, but only one run at a time.")
         }
         Some(Schedule::Delta { .. }) => json!(""),
+        Some(Schedule::Assets {
+            or_timetable: Some(t),
+            ..
+        }) => {
+            let inner = Dag {
+                schedule: Some((**t).clone()),
+                ..Dag::default()
+            };
+            match timetable_description(&inner) {
+                Value::String(d) => json!(format!("Triggered by assets or {d}")),
+                _ => json!("Triggered by assets"),
+            }
+        }
         Some(Schedule::Assets { .. }) => json!("Triggered by assets"),
         Some(Schedule::Cron { expr, .. }) => crate::dag::validate::check_cron(expr)
             .map(|c| json!(c.describe()))
@@ -431,12 +450,8 @@ pub async fn details(
             "asset_expression",
             d.schedule
                 .as_ref()
-                .and_then(|s| match s {
-                    crate::dag::model::Schedule::Assets { extra, .. } => {
-                        extra.get("expression").cloned()
-                    }
-                    _ => None,
-                })
+                .and_then(|s| s.asset_condition())
+                .map(|e| serde_json::to_value(e).expect("an expression serialises"))
                 .unwrap_or(Value::Null),
         ),
         ("doc_md", json!(d.doc_md)),

@@ -11,6 +11,7 @@
 //! [`routes::Group`] with an access policy; protected groups check it in a route layer.
 
 mod admin;
+mod assets;
 mod auth;
 mod backfills;
 mod config;

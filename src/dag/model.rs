@@ -21,6 +21,18 @@ pub struct ParseResult {
     pub imports: Vec<String>,
     #[serde(default)]
     pub duration_ms: f64,
+    /// Problems that did not stop the import (an `AssetWatcher` Lite cannot run...).
+    #[serde(default)]
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// A parse warning: the file still imported.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParseWarning {
+    pub filename: String,
+    #[serde(default)]
+    pub lineno: Option<u32>,
+    pub message: String,
 }
 
 /// Why a file could not be loaded: Airflow's import error, with `file:line` and traceback.
@@ -77,12 +89,123 @@ pub enum Schedule {
     },
     Once,
     Continuous,
+    /// Asset-triggered (`AssetTriggeredTimetable`, `PartitionedAssetTimetable`) or, with
+    /// `or_timetable`, `AssetOrTimeSchedule`.
     Assets {
+        /// The URIs of the condition's assets (the protocol's first form; enough alone).
         #[serde(default)]
         uris: Vec<String>,
+        /// Airflow's `asset_expression`: the condition tree.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expression: Option<AssetExpr>,
+        /// The definitions of the condition's assets (extra, watchers).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        assets: Vec<AssetDef>,
+        /// The time schedule an `AssetOrTimeSchedule` also runs on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        or_timetable: Option<Box<Schedule>>,
+        /// A `PartitionedAssetTimetable`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        partitioned: bool,
         #[serde(flatten)]
         extra: Map<String, Value>,
     },
+}
+
+impl Schedule {
+    /// The condition of an asset schedule: its expression, else all of its URIs (assets named
+    /// by their URI, the protocol's first form).
+    pub fn asset_condition(&self) -> Option<AssetExpr> {
+        match self {
+            Schedule::Assets {
+                expression: Some(e),
+                ..
+            } => Some(e.clone()),
+            Schedule::Assets { uris, .. } => Some(AssetExpr::All(
+                uris.iter()
+                    .map(|u| {
+                        AssetExpr::Asset(AssetKey {
+                            uri: u.clone(),
+                            name: u.clone(),
+                            group: default_group(),
+                        })
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// An asset condition, in Airflow's `asset_expression` form: `{"asset": {...}}`,
+/// `{"alias": {...}}`, `{"asset_ref": {"name"} | {"uri"}}`, `{"all": [...]}`, `{"any": [...]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetExpr {
+    Asset(AssetKey),
+    Alias(AliasKey),
+    AssetRef(AssetRefKey),
+    All(Vec<AssetExpr>),
+    Any(Vec<AssetExpr>),
+}
+
+/// An asset as an expression names it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AssetKey {
+    pub uri: String,
+    pub name: String,
+    #[serde(default = "default_group")]
+    pub group: String,
+}
+
+/// An asset alias as an expression names it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AliasKey {
+    pub name: String,
+    #[serde(default = "default_group")]
+    pub group: String,
+}
+
+/// `Asset.ref(name=...)` or `Asset.ref(uri=...)`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AssetRefKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+/// An asset's definition where a DAG declares it (schedule, outlet, inlet).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AssetDef {
+    pub uri: String,
+    pub name: String,
+    #[serde(default = "default_group")]
+    pub group: String,
+    #[serde(default)]
+    pub extra: Map<String, Value>,
+    #[serde(default)]
+    pub watchers: Vec<WatcherDef>,
+}
+
+/// An `AssetWatcher`: its name and its trigger's class path.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WatcherDef {
+    pub name: String,
+    pub trigger: String,
+}
+
+/// What a task lists in `inlets`/`outlets` (the protocol's ASSET_LIKE).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetLike {
+    Asset(AssetDef),
+    Alias(AliasKey),
+    AssetRef(AssetRefKey),
+}
+
+fn default_group() -> String {
+    "asset".into()
 }
 
 fn utc() -> String {
@@ -205,6 +328,37 @@ pub const TRIGGER_RULES: &[&str] = &[
     "all_skipped",
     "all_done_min_one_success",
 ];
+
+impl Task {
+    /// The task's `outlets` (or `inlets`): the protocol's `outlet_assets`, else its `outlets`
+    /// URIs (assets named by their URI).
+    pub fn assets(&self, outlets: bool) -> Vec<AssetLike> {
+        let (defs, uris) = if outlets {
+            ("outlet_assets", "outlets")
+        } else {
+            ("inlet_assets", "inlets")
+        };
+        if let Some(v) = self.extra.get(defs) {
+            return serde_json::from_value(v.clone()).unwrap_or_default();
+        }
+        self.extra
+            .get(uris)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.as_str())
+            .map(|u| {
+                AssetLike::Asset(AssetDef {
+                    uri: u.to_string(),
+                    name: u.to_string(),
+                    group: default_group(),
+                    extra: Map::new(),
+                    watchers: Vec::new(),
+                })
+            })
+            .collect()
+    }
+}
 
 impl Dag {
     /// The task with this id.

@@ -99,6 +99,7 @@ impl ParserPool {
             import_errors: vec![ImportError::new(file.display().to_string(), None, message)],
             imports: vec![],
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            warnings: vec![],
         };
         if slot.is_none() {
             match spawn(&self.config) {

@@ -77,6 +77,9 @@ pub struct TaskOutcome {
     /// A run `TriggerDagRunOperator` asked for (the runtime's `trigger_dag_run`); the
     /// scheduler creates it when it records the success.
     pub trigger: Option<serde_json::Value>,
+    /// What the task recorded for its outlets' asset events (the runtime's `outlet_events`:
+    /// `outlet_events[asset].extra`, yielded `Metadata`, events through aliases).
+    pub outlet_events: Vec<serde_json::Value>,
 }
 
 /// What an executor reports on its channel.

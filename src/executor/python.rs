@@ -240,6 +240,10 @@ pub(super) async fn apply_result(
                 .filter_map(|t| t.as_str().map(String::from))
                 .collect();
             out.trigger = result.get("trigger_dag_run").cloned();
+            out.outlet_events = result["outlet_events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             // The child logged `Task finished` itself.
             (Outcome::Success, rendered)
         }

@@ -96,6 +96,7 @@ impl Executor for SubprocessExecutor {
                 rendered: BTreeMap::new(),
                 skip: Vec::new(),
                 trigger: None,
+                outlet_events: Vec::new(),
             };
             let ctx = Ctx {
                 req: &req,

@@ -13,6 +13,7 @@
 //! **Invariant:** no HTTP and no SQL here: inputs and outputs are typed, the store's typed
 //! functions do the writing, and every successful mutation has exactly one audit row.
 
+pub mod assets;
 pub mod backfills;
 pub mod dags;
 pub mod resources;

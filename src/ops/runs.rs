@@ -45,10 +45,21 @@ pub fn run_id_ts(t: &DateTime<Utc>) -> String {
 /// Queues a manual run of the DAG's latest version, `conf` checked against its params and the
 /// run id against Airflow's pattern.
 pub async fn trigger(ops: &Ops, who: &Identity, t: Trigger) -> Result<RunRow, OpError> {
+    trigger_as(ops, who, t, "manual").await
+}
+
+/// [`trigger`] with another run type (`asset_materialization`), which also prefixes the
+/// default run id.
+pub async fn trigger_as(
+    ops: &Ops,
+    who: &Identity,
+    t: Trigger,
+    run_type: &'static str,
+) -> Result<RunRow, OpError> {
     let run_after = t.run_after.or(t.logical_date).unwrap_or_else(Utc::now);
     let run_id = t.run_id.clone().unwrap_or_else(|| {
         format!(
-            "manual__{}",
+            "{run_type}__{}",
             run_id_ts(&t.logical_date.unwrap_or(run_after))
         )
     });
@@ -62,7 +73,7 @@ pub async fn trigger(ops: &Ops, who: &Identity, t: Trigger) -> Result<RunRow, Op
         let new = NewRun {
             dag_id: t.dag_id.clone(),
             run_id,
-            run_type: "manual".into(),
+            run_type: run_type.into(),
             logical_date: t.logical_date.map(stored),
             run_after: stored(run_after),
             data_interval_start: t.data_interval_start.or(t.logical_date).map(stored),

@@ -12,6 +12,7 @@
 //! **Invariant:** the scheduler decides; executors run. `rules`, `mapping`, `plan` and
 //! `timetable` are pure.
 
+pub mod assets;
 pub mod mapping;
 pub mod plan;
 pub mod rules;
@@ -31,6 +32,7 @@ use crate::events::EventBus;
 use crate::executor::template::Context;
 use crate::executor::{Executor, ExecutorEvent, Outcome, TaskOutcome, TaskRequest};
 use crate::health::{Component, Heartbeats};
+use crate::store::assets as store_assets;
 use crate::store::runs::{self, RunFilter};
 use crate::store::tis::{self, TiRow};
 use crate::store::{Store, StoreError, Tx, dags, now, sched};
@@ -268,6 +270,7 @@ impl Scheduler {
                 rendered: Default::default(),
                 skip: Vec::new(),
                 trigger: None,
+                outlet_events: Vec::new(),
             })
             .await?;
         }
@@ -297,6 +300,7 @@ impl Scheduler {
         let now_s = now();
         let mut events = Vec::new();
         let next_tick = self.create_scheduled_runs(tx, now_t, &mut events)?;
+        self.create_asset_triggered_runs(tx, &mut events)?;
         self.start_queued_runs(tx, &now_s, &mut events)?;
         let mut kills = Vec::new();
         let mut ready = Vec::new();
@@ -371,6 +375,148 @@ impl Scheduler {
             kills,
             wait,
         })
+    }
+
+    /// Creates a run of every unpaused asset-scheduled DAG whose condition the queued assets
+    /// satisfy (Airflow's `dags_needing_dagruns` and `_create_dag_runs_asset_triggered`): run
+    /// type `asset_triggered`, `run_after` the newest queued time, no logical date; it consumes
+    /// the events since the DAG's previous asset-triggered run, and the queue rows it used go.
+    fn create_asset_triggered_runs(
+        &self,
+        tx: &Tx<'_>,
+        events: &mut Vec<(&'static str, Value)>,
+    ) -> Result<(), StoreError> {
+        let queued = store_assets::queued(tx)?;
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let aliases = store_assets::alias_targets(tx)?;
+        for q in queued {
+            let Some(version) = q.version_id.as_deref().filter(|_| !q.paused && !q.stale) else {
+                continue;
+            };
+            let dag = self.spec(tx, version)?;
+            let Some(cond) = dag.schedule.as_ref().and_then(|s| s.asset_condition()) else {
+                // The DAG no longer depends on assets: its queue is stale (as Airflow drops it).
+                store_assets::dequeue(tx, Some(&q.dag_id), None, None)?;
+                continue;
+            };
+            let statuses = assets::Statuses {
+                queued: q
+                    .assets
+                    .iter()
+                    .map(|a| (a.name.clone(), a.uri.clone()))
+                    .collect(),
+                aliases: aliases.clone(),
+            };
+            if !assets::ready(&cond, &statuses) {
+                continue;
+            }
+            let triggered = q
+                .assets
+                .iter()
+                .map(|a| a.created_at.clone())
+                .max()
+                .unwrap_or_else(now);
+            let at = parse_ts(&triggered).unwrap_or_else(Utc::now);
+            let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+            let consumed = store_assets::consumed_events(tx, &q.dag_id, &triggered)?;
+            let new = runs::NewRun {
+                dag_id: q.dag_id.clone(),
+                run_id: assets::run_id(&at, &suffix),
+                run_type: "asset_triggered".into(),
+                logical_date: None,
+                run_after: triggered.clone(),
+                data_interval_start: None,
+                data_interval_end: None,
+                conf: json!({}),
+                note: None,
+                triggered_by: "asset".into(),
+                triggering_user_name: None,
+            };
+            let run = match runs::create(tx, &new) {
+                Ok(run) => run,
+                Err(runs::CreateRunError::Store(e)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(dag_id = q.dag_id, "no asset-triggered run: {e}");
+                    continue;
+                }
+            };
+            store_assets::link_run(tx, &run.dag_id, &run.run_id, &consumed)?;
+            let used: Vec<i64> = q.assets.iter().map(|a| a.asset_id).collect();
+            store_assets::dequeue(tx, Some(&q.dag_id), Some(&used), None)?;
+            tracing::info!(
+                dag_id = run.dag_id,
+                run_id = run.run_id,
+                events = consumed.len(),
+                "created an asset-triggered run"
+            );
+            events.push((
+                "dag_run",
+                json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state}),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates the next run of a `@continuous` DAG when it has none queued or running: its
+    /// data interval runs from the previous run's end (or `start_date`) to now, as Airflow's
+    /// `ContinuousTimetable`; `run_after` is now.
+    fn create_continuous_run(
+        &self,
+        tx: &Tx<'_>,
+        dag: &Dag,
+        now_t: DateTime<Utc>,
+        events: &mut Vec<(&'static str, Value)>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (active, last_end) = sched::continuous_state(tx, &dag.dag_id)?;
+        if active > 0 {
+            return Ok(None);
+        }
+        let start_date = dag.start_date.as_deref().and_then(parse_ts);
+        if let Some(s) = start_date.filter(|s| *s > now_t) {
+            return Ok(Some(s));
+        }
+        if dag
+            .end_date
+            .as_deref()
+            .and_then(parse_ts)
+            .is_some_and(|e| now_t > e)
+        {
+            return Ok(None);
+        }
+        let start = last_end
+            .as_deref()
+            .and_then(parse_ts)
+            .filter(|t| *t <= now_t)
+            .or(start_date)
+            .unwrap_or(now_t);
+        let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let new = runs::NewRun {
+            dag_id: dag.dag_id.clone(),
+            run_id: format!(
+                "scheduled__{}",
+                start.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+            ),
+            run_type: "scheduled".into(),
+            logical_date: Some(fmt(start)),
+            run_after: fmt(now_t),
+            data_interval_start: Some(fmt(start)),
+            data_interval_end: Some(fmt(now_t)),
+            conf: json!({}),
+            note: None,
+            triggered_by: "timetable".into(),
+            triggering_user_name: None,
+        };
+        match runs::create(tx, &new) {
+            Ok(run) => events.push((
+                "dag_run",
+                json!({"dag_id": run.dag_id, "run_id": run.run_id, "state": run.state}),
+            )),
+            Err(runs::CreateRunError::Store(e)) => return Err(e),
+            Err(e) => tracing::warn!(dag_id = dag.dag_id, "no continuous run: {e}"),
+        }
+        Ok(None)
     }
 
     /// Starts the queued runs [`plan::starts`] picks.
@@ -448,6 +594,14 @@ impl Scheduler {
         let mut earliest_tick: Option<DateTime<Utc>> = None;
         for d in sched::scheduled_dags(tx)? {
             let dag = self.spec(tx, &d.version_id)?;
+            if matches!(dag.schedule, Some(crate::dag::model::Schedule::Continuous)) {
+                if !d.paused {
+                    let at = self.create_continuous_run(tx, &dag, now_t, events)?;
+                    earliest_tick = earliest(earliest_tick, at);
+                }
+                sched::set_next_run(tx, &d.dag_id, None)?;
+                continue;
+            }
             let last = d.last_tick.as_deref().and_then(parse_ts);
             let mut newest = last;
             if !d.paused {
@@ -549,6 +703,7 @@ impl Scheduler {
                     rendered: Default::default(),
                     skip: Vec::new(),
                     trigger: None,
+                    outlet_events: Vec::new(),
                 };
                 if let Err(e) = self.finish(failed).await {
                     tracing::error!(error = %e, "recording the refused try failed");
@@ -696,9 +851,114 @@ fn record_outcome(
     sched::end_try(tx, &ti, &end)?;
     if new_state == state::SUCCESS {
         sched::skip_undecided(tx, &ti.dag_id, &ti.run_id, &o.skip, &now_s)?;
+        emit_outlets(tx, &ti, &o.outlet_events, &now_s)?;
     }
     ti.state = Some(new_state.to_string());
     Ok(Some((ti_event(&ti), triggered)))
+}
+
+/// The asset events of a successful task instance: one per outlet asset (its `extra` from
+/// what the task recorded), one per asset an outlet alias was given (`outlet_events[alias]
+/// .add(...)`, `Metadata(..., alias=...)`), each queuing the DAGs scheduled on it.
+fn emit_outlets(
+    tx: &Tx<'_>,
+    ti: &TiRow,
+    recorded: &[Value],
+    now_s: &str,
+) -> Result<(), StoreError> {
+    use crate::dag::model::{AssetDef, AssetLike};
+    let version = ti.dag_version_id.clone().unwrap_or_default();
+    let Some(dag) = dags::version_model(tx, &version)? else {
+        return Ok(());
+    };
+    let Some(task) = dag.task(&ti.task_id) else {
+        return Ok(());
+    };
+    let source = store_assets::NewEvent {
+        extra: serde_json::Map::new(),
+        source_task_id: Some(ti.task_id.clone()),
+        source_dag_id: Some(ti.dag_id.clone()),
+        source_run_id: Some(ti.run_id.clone()),
+        source_map_index: ti.map_index,
+        partition_key: None,
+    };
+    let extra_of = |pred: &dyn Fn(&Value) -> bool| -> serde_json::Map<String, Value> {
+        recorded
+            .iter()
+            .filter(|r| pred(r))
+            .filter_map(|r| r["extra"].as_object())
+            .fold(serde_json::Map::new(), |mut m, e| {
+                m.extend(e.clone());
+                m
+            })
+    };
+    for outlet in task.assets(true) {
+        match outlet {
+            AssetLike::Asset(def) => {
+                let extra = extra_of(&|r: &Value| {
+                    (r["asset"]["name"] == def.name.as_str()
+                        && r["asset"]["uri"] == def.uri.as_str())
+                        || (r["asset"].is_null()
+                            && r["alias"].is_null()
+                            && r["ref"].is_null()
+                            && (r["key"] == def.uri.as_str() || r["key"] == def.name.as_str()))
+                });
+                let e = store_assets::NewEvent {
+                    extra,
+                    ..source.clone()
+                };
+                store_assets::emit(tx, store_assets::Target::Def(&def), &e, &[], now_s)?;
+            }
+            AssetLike::AssetRef(r) => {
+                let extra = extra_of(&|x: &Value| {
+                    (r.name.is_some() && x["ref"]["name"] == r.name.as_deref().unwrap_or_default())
+                        || (r.uri.is_some()
+                            && x["ref"]["uri"] == r.uri.as_deref().unwrap_or_default())
+                });
+                let e = store_assets::NewEvent {
+                    extra,
+                    ..source.clone()
+                };
+                let target = store_assets::Target::Ref {
+                    name: r.name.as_deref(),
+                    uri: r.uri.as_deref(),
+                };
+                if store_assets::emit(tx, target, &e, &[], now_s)?.is_none() {
+                    tracing::warn!(
+                        task_id = ti.task_id,
+                        "an outlet references an asset that does not exist: {r:?}"
+                    );
+                }
+            }
+            AssetLike::Alias(al) => {
+                for rec in recorded
+                    .iter()
+                    .filter(|r| r["alias"]["name"] == al.name.as_str())
+                {
+                    for ae in rec["alias_events"].as_array().into_iter().flatten() {
+                        let text = |k: &str| ae[k].as_str().map(String::from);
+                        let Some(uri) = text("uri").or_else(|| text("asset")) else {
+                            continue;
+                        };
+                        let def = AssetDef {
+                            name: text("name").unwrap_or_else(|| uri.clone()),
+                            group: text("group").unwrap_or_else(|| "asset".into()),
+                            extra: ae["asset_extra"].as_object().cloned().unwrap_or_default(),
+                            watchers: Vec::new(),
+                            uri,
+                        };
+                        let e = store_assets::NewEvent {
+                            extra: ae["extra"].as_object().cloned().unwrap_or_default(),
+                            ..source.clone()
+                        };
+                        let via = [(al.name.clone(), al.group.clone())];
+                        store_assets::emit(tx, store_assets::Target::Def(&def), &e, &via, now_s)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The delay before the next try of `ti`, from its task's retry settings (5 minutes, Airflow's

@@ -27,7 +27,16 @@ pub fn next_tick(dag: &Dag, after: Option<DateTime<Utc>>) -> Option<DateTime<Utc
         .as_deref()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc));
-    let tick = match dag.schedule.as_ref()? {
+    let mut schedule = dag.schedule.as_ref()?;
+    // `AssetOrTimeSchedule`: its time schedule ticks (asset updates trigger the other runs).
+    if let Schedule::Assets {
+        or_timetable: Some(t),
+        ..
+    } = schedule
+    {
+        schedule = t;
+    }
+    let tick = match schedule {
         Schedule::Cron { expr, timezone, .. } => {
             let cron = crate::dag::validate::check_cron(expr).ok()?;
             let tz = chrono_tz::Tz::from_str(timezone).unwrap_or(chrono_tz::UTC);
@@ -56,7 +65,8 @@ pub fn next_tick(dag: &Dag, after: Option<DateTime<Utc>>) -> Option<DateTime<Utc
             Some(_) => return None,
             None => start.unwrap_or(DateTime::<Utc>::MIN_UTC),
         },
-        // Continuous and asset-triggered DAGs are not driven by a clock.
+        // Continuous and asset-triggered DAGs are not driven by a clock (the scheduler creates
+        // their runs from other conditions).
         Schedule::Continuous | Schedule::Assets { .. } => return None,
     };
     match end {
@@ -161,6 +171,26 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn asset_or_time_schedules_tick_on_their_timetable_and_pure_asset_ones_never() {
+        let d = dag(
+            json!({"kind": "assets", "uris": ["s3://a"],
+                   "or_timetable": {"kind": "cron", "expr": "0 1 * * *", "timezone": "UTC"}}),
+            "2025-01-01T00:00:00+00:00",
+            false,
+        );
+        assert_eq!(
+            next_tick(&d, None).map(|t| t.to_rfc3339()),
+            Some("2025-01-01T01:00:00+00:00".into())
+        );
+        let d = dag(
+            json!({"kind": "assets", "uris": ["s3://a"]}),
+            "2025-01-01T00:00:00+00:00",
+            false,
+        );
+        assert_eq!(next_tick(&d, None), None);
     }
 
     #[test]

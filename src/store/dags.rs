@@ -111,6 +111,7 @@ pub fn record_parse(
             filename: parsed.file.to_string(),
         });
     }
+    super::assets::refresh_active(tx)?;
     Ok(changes)
 }
 
@@ -275,7 +276,7 @@ fn write_dag(tx: &Connection, dag: &Dag, c: &DagColumns<'_>) -> Result<()> {
         )
         .map_err(sql)?;
     }
-    Ok(())
+    super::assets::sync_dag(tx, dag, c.now)
 }
 
 /// Inserts version `number` of `dag_id` with `(spec, hash, source)`: its id.
@@ -401,6 +402,7 @@ pub fn record_registration(
             bundle,
         },
     )?;
+    super::assets::refresh_active(tx)?;
     Ok(Ok((
         Registration {
             version_number: latest + 1,
@@ -499,6 +501,7 @@ pub fn record_removed(tx: &Tx<'_>, file: &str) -> Result<Vec<Change>> {
             filename: file.to_string(),
         });
     }
+    super::assets::refresh_active(tx)?;
     Ok(changes)
 }
 
@@ -762,6 +765,7 @@ pub fn delete_dag(tx: &Tx<'_>, dag_id: &str) -> Result<Option<i64>> {
     ] {
         n += tx.execute(q, [dag_id]).map_err(sql)? as i64;
     }
+    super::assets::refresh_active(tx)?;
     Ok(Some(n))
 }
 

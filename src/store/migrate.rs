@@ -39,7 +39,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_backfill"),
     migration!(6, "0006_trigger_wait"),
     migration!(7, "0007_registered_dags"),
-    migration!(8, "0008_task_reschedule"),
+    migration!(8, "0008_assets"),
+    migration!(10, "0010_task_reschedule"),
 ];
 
 /// The schema version this binary writes.

@@ -16,6 +16,7 @@
 //! it, so the file stays byte-identical.
 
 pub mod admin;
+pub mod assets;
 pub mod audit;
 pub mod backfills;
 pub mod dags;

@@ -444,3 +444,17 @@ pub fn set_next_run(tx: &Tx<'_>, dag_id: &str, next: Option<&str>) -> Result<()>
         .map_err(sql)?;
     Ok(())
 }
+
+/// A `@continuous` DAG's state: how many of its runs (backfills aside) are queued or running,
+/// and the data interval end of its newest scheduled run.
+pub fn continuous_state(db: &Db<'_>, dag_id: &str) -> Result<(i64, Option<String>)> {
+    db.conn()
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM dag_run WHERE dag_id = ?1 AND state IN ('queued', 'running') AND run_type != 'backfill'),
+                    (SELECT data_interval_end FROM dag_run WHERE dag_id = ?1 AND run_type = 'scheduled'
+                     ORDER BY data_interval_end DESC LIMIT 1)",
+            [dag_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(sql)
+}

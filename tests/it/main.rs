@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod assets;
 mod auth;
 mod authoring;
 mod browser;

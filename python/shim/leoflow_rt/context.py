@@ -300,8 +300,28 @@ class _OutletEventAccessor:
         self.asset_alias_events = []
 
     def add(self, asset, extra=None):
-        self.asset_alias_events.append({"asset": getattr(asset, "uri", str(asset)),
-                                        "extra": dict(extra or {})})
+        """An event for ``asset`` through this alias (``outlet_events[alias].add(...)``)."""
+        self.asset_alias_events.append({
+            "asset": getattr(asset, "uri", None) or getattr(asset, "name", str(asset)),
+            "name": getattr(asset, "name", None), "uri": getattr(asset, "uri", None),
+            "group": getattr(asset, "group", None),
+            "asset_extra": dict(getattr(asset, "extra", None) or {}),
+            "extra": dict(extra or {})})
+
+
+def outlet_key(obj):
+    """What an ``outlet_events[...]`` key names: ``("asset", name, uri)``, ``("alias", name)``,
+    ``("name_ref", name)``, ``("uri_ref", uri)``, or ``("str", text)``."""
+    kind = type(obj).__name__
+    if kind == "AssetAlias":
+        return ("alias", obj.name)
+    if kind == "AssetNameRef":
+        return ("name_ref", obj.name)
+    if kind == "AssetUriRef":
+        return ("uri_ref", obj.uri)
+    if hasattr(obj, "uri") and hasattr(obj, "name"):
+        return ("asset", obj.name, obj.uri)
+    return ("str", str(obj))
 
 
 class OutletEventAccessors(dict):
@@ -313,8 +333,18 @@ class OutletEventAccessors(dict):
         return acc
 
     def __getitem__(self, key):
-        k = getattr(key, "uri", None) or getattr(key, "name", None) or key
+        k = outlet_key(key)
         return dict.__getitem__(self, k) if dict.__contains__(self, k) else self.__missing__(k)
+
+    def for_asset(self, *, name=None, uri=None):
+        from airflow.sdk.definitions.asset import Asset
+
+        return self[Asset(name=name, uri=uri)]
+
+    def for_asset_alias(self, *, name):
+        from airflow.sdk.definitions.asset import AssetAlias
+
+        return self[AssetAlias(name)]
 
 
 def _ds_add(ds, days):

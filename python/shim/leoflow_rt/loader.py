@@ -174,4 +174,5 @@ def parse_file(path, dags_folder=None):
         except Exception as e:  # noqa: BLE001 - a serialization bug must not hide the file
             errors.append(import_error(path, e, lineno=d._lf_lineno, validation=True))
     return {"file": path, "dags": out, "import_errors": errors,
-            "imports": local_imports(path, dags_folder)}
+            "imports": local_imports(path, dags_folder),
+            "warnings": [w for w in registry.warnings if w.get("filename")]}

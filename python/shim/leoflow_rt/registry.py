@@ -28,6 +28,8 @@ setup_teardown_stack = []
 #: Source files a failed import went through (its traceback, a SyntaxError's file): a helper
 #: module that broke the import is no longer in ``sys.modules``, yet the file depends on it.
 failed_files = []
+#: Warnings of this import (``{"filename", "lineno", "message"}``), reported with the parse.
+warnings = []
 
 
 def reset(path=None):
@@ -40,6 +42,12 @@ def reset(path=None):
     del group_stack[:]
     del setup_teardown_stack[:]
     del failed_files[:]
+    del warnings[:]
+
+
+def warn(message):
+    """Record a parse warning at the DAG file's current line (the file still imports)."""
+    warnings.append({"filename": current_file, "lineno": caller_lineno(3), "message": message})
 
 
 def current_dag():

@@ -447,7 +447,9 @@ def _utc_iso(when):
 
 
 def _outlet_events(accessors):
-    """``outlet_events[asset].extra`` / ``.add(...)`` the task recorded (JSON values only)."""
+    """``outlet_events[asset].extra`` / ``.add(...)`` the task recorded (JSON values only):
+    ``{"key", "asset": {"name", "uri"} | null, "alias": {"name"} | null, "ref": {...} | null,
+    "extra", "alias_events"}``."""
     out = []
     if not isinstance(accessors, dict):
         return out
@@ -456,7 +458,15 @@ def _outlet_events(accessors):
         aliases = getattr(acc, "asset_alias_events", None) or []
         if not extra and not aliases:
             continue
-        item = {"key": str(key), "extra": extra, "alias_events": aliases}
+        kind = key[0] if isinstance(key, tuple) else "str"
+        item = {
+            "key": str(key[-1]) if isinstance(key, tuple) else str(key),
+            "asset": {"name": key[1], "uri": key[2]} if kind == "asset" else None,
+            "alias": {"name": key[1]} if kind == "alias" else None,
+            "ref": {"name": key[1]} if kind == "name_ref" else
+            ({"uri": key[1]} if kind == "uri_ref" else None),
+            "extra": extra, "alias_events": aliases,
+        }
         try:
             check_json(item, "outlet event")
         except TypeError:

@@ -243,6 +243,11 @@ def task_image(task):
     return image if isinstance(image, str) and image else None
 
 
+def _lineage(task, name):
+    items = getattr(task, name, None)
+    return items if isinstance(items, (list, tuple)) else []
+
+
 def _asset_uris(items):
     out = []
     for a in items or ():
@@ -251,6 +256,18 @@ def _asset_uris(items):
             out.append(uri)
         elif isinstance(a, str):
             out.append(a)
+    return out
+
+
+def _asset_defs(items):
+    """Task inlets/outlets as PROTOCOL.md ASSET_LIKE objects (other lineage objects left out)."""
+    from airflow.timetables.simple import asset_json
+
+    out = []
+    for a in items or ():
+        j = asset_json(a)
+        if j is not None:
+            out.append(j)
     return out
 
 
@@ -308,6 +325,8 @@ def task_to_json(task, dag):
         if isinstance(getattr(task, "start_date", None), _dt.datetime) else None,
         "inlets": _asset_uris(getattr(task, "inlets", None)),
         "outlets": _asset_uris(getattr(task, "outlets", None)),
+        "inlet_assets": _asset_defs(_lineage(task, "inlets")),
+        "outlet_assets": _asset_defs(_lineage(task, "outlets")),
         "image": task_image(task),
     }
 

@@ -1,5 +1,7 @@
-"""``AssetOrTimeSchedule``: run on a timetable *or* when assets update."""
+"""``AssetOrTimeSchedule``: run on a timetable *or* when assets update;
+``PartitionedAssetTimetable`` (defined with the asset-triggered timetable)."""
 from airflow.timetables.base import Timetable
+from airflow.timetables.simple import PartitionedAssetTimetable  # noqa: F401
 
 
 class AssetOrTimeSchedule(Timetable):
@@ -13,10 +15,20 @@ class AssetOrTimeSchedule(Timetable):
     def summary(self):
         return "Asset or %s" % (self.timetable.summary,)
 
+    @property
+    def description(self):
+        return "Triggered by assets or %s" % (self.timetable.description,)
+
+    @property
+    def active_runs_limit(self):
+        return self.timetable.active_runs_limit
+
     def _lf_schedule(self, dag_tz):
-        cond = self.asset_condition
-        return {"kind": "assets", "uris": cond.uris(), "expression": cond.as_expression(),
-                "or_timetable": self.timetable._lf_schedule(dag_tz)}
+        from airflow.timetables.simple import assets_schedule
+
+        out = assets_schedule(self.asset_condition)
+        out["or_timetable"] = self.timetable._lf_schedule(dag_tz)
+        return out
 
 
 DatasetOrTimeSchedule = AssetOrTimeSchedule

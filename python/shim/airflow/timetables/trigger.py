@@ -97,3 +97,25 @@ class DeltaTriggerTimetable(DeltaMixin, Timetable):
     def __init__(self, delta, *, interval=_dt.timedelta()):
         super().__init__(delta)
         self._interval = interval
+
+
+class CronPartitionTimetable(CronTriggerTimetable):
+    """Cron runs for partition keys (Task SDK 1.2). Lite runs it as its cron schedule; the
+    partition settings are recorded in the schedule (``partition``), runs carry no key."""
+
+    partitioned = True
+
+    def __init__(self, cron, *, timezone, run_offset=None, run_immediately=False,
+                 key_format=r"%Y-%m-%dT%H:%M:%S"):
+        if not (run_offset is None or (isinstance(run_offset, int) and
+                                       not isinstance(run_offset, bool))):
+            raise ValueError("Run offset other than integer not supported yet.")
+        super().__init__(cron, timezone=timezone, run_immediately=run_immediately)
+        self.run_offset = run_offset
+        self.key_format = key_format
+
+    def _lf_schedule(self, dag_tz):
+        out = super()._lf_schedule(dag_tz)
+        out["partitioned"] = True
+        out["partition"] = {"run_offset": self.run_offset, "key_format": self.key_format}
+        return out

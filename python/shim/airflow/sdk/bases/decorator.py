@@ -105,6 +105,8 @@ def _infer_multiple_outputs(function):
 class _TaskDecorator:
     """What ``@task`` returns: call it inside a DAG to create a task (returns an XComArg)."""
 
+    _airflow_is_task_decorator = True
+
     def __init__(self, function, operator_class, multiple_outputs=NOTSET, kwargs=None,
                  decorator_name="task"):
         if not callable(function):

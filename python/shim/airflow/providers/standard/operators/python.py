@@ -55,6 +55,7 @@ class PythonOperator(BaseOperator):
     def execute(self, context):
         context_merge(context, self.op_kwargs, templates_dict=self.templates_dict)
         self.op_kwargs = self.determine_kwargs(context)
+        self._lf_outlet_events = context.get("outlet_events")
         return_value = self.execute_callable()
         if self.show_return_value_in_logs:
             self.log.info("Done. Returned value was: %s", return_value)
@@ -66,7 +67,33 @@ class PythonOperator(BaseOperator):
         return determine_kwargs(self.python_callable, self.op_args, context)
 
     def execute_callable(self):
-        return self.python_callable(*self.op_args, **self.op_kwargs)
+        return run_callable(self.python_callable, self.op_args, self.op_kwargs,
+                            getattr(self, "_lf_outlet_events", None), self.log)
+
+
+def run_callable(func, args, kwargs, outlet_events, log):
+    """Call ``func``; a generator function is exhausted here, as the Task SDK's
+    ``ExecutionCallableRunner`` does: each yielded ``Metadata`` updates the outlet event of its
+    asset (and, with ``alias``, adds an event through that alias); anything else yielded is
+    ignored with a warning. The generator's ``return`` value is the task's return value."""
+    import inspect
+
+    if not inspect.isgeneratorfunction(func):
+        return func(*args, **kwargs)
+    from airflow.sdk.definitions.asset.metadata import Metadata
+
+    gen = func(*args, **kwargs)
+    while True:
+        try:
+            item = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(item, Metadata) and outlet_events is not None:
+            outlet_events[item.asset].extra.update(item.extra)
+            if item.alias:
+                outlet_events[item.alias].add(item.asset, extra=item.extra)
+        else:
+            log.warning("Ignoring unknown data of %r received from task", type(item))
 
 
 XCOM_SKIPMIXIN_KEY = "skipmixin_key"

@@ -1,4 +1,4 @@
--- 0008: sensors in `mode="reschedule"` (Airflow's task_reschedule). Between pokes the task
+-- 0010: sensors in `mode="reschedule"` (Airflow's task_reschedule). Between pokes the task
 -- instance is `up_for_reschedule` with its next poke time in `next_retry_at`, and holds no
 -- slot; `rescheduled` = 1 says its next start continues the same try (same try number, same
 -- log, first poke's start date) instead of beginning a new one. One row per poke that asked
