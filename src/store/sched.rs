@@ -126,7 +126,11 @@ pub fn awaited_run(db: &Db<'_>, ti_id: &str) -> Result<Option<(Value, Option<Str
         .optional()
         .map_err(sql)?
         .flatten();
-    let Some(wait) = wait.and_then(|w| serde_json::from_str::<Value>(&w).ok()) else {
+    let Some(wait) = wait
+        .and_then(|w| serde_json::from_str::<Value>(&w).ok())
+        .filter(|w| w.get("dag_id").is_some())
+    else {
+        // Nothing, or a Human-in-the-loop wait (`{"hitl": ...}`), which ends by an answer.
         return Ok(None);
     };
     let state: Option<String> = conn
@@ -252,7 +256,7 @@ pub fn start_try(
 ) -> Result<()> {
     tx.conn()
         .execute(
-            "UPDATE task_instance SET state = 'running', try_number = ?2, queued_dttm = ?3, start_date = ?3, end_date = NULL, duration = NULL, next_retry_at = NULL, error = NULL, hostname = ?4 WHERE id = ?1",
+            "UPDATE task_instance SET state = 'running', try_number = ?2, queued_dttm = ?3, start_date = ?3, end_date = NULL, duration = NULL, next_retry_at = NULL, error = NULL, hostname = ?4, trigger_wait = NULL WHERE id = ?1",
             params![ti_id, try_number, now, hostname],
         )
         .map_err(sql)?;
@@ -280,6 +284,42 @@ pub fn defer(tx: &Tx<'_>, ti_id: &str, wait: &Value, rendered: &str) -> Result<(
         )
         .map_err(sql)?;
     Ok(())
+}
+
+/// A deferred task instance resumes: it is scheduled again, and its next start (the same try)
+/// calls `resume["method"]` with `resume["event"]` instead of `execute` (Airflow's
+/// `next_method` / `next_kwargs`). `false` when it is no longer deferred.
+pub fn resume(tx: &Tx<'_>, ti_id: &str, resume: &Value, now: &str) -> Result<bool> {
+    let n = tx
+        .conn()
+        .execute(
+            "UPDATE task_instance SET state = 'scheduled', scheduled_dttm = ?3, trigger_wait = ?2
+             WHERE id = ?1 AND state = 'deferred'",
+            params![
+                ti_id,
+                serde_json::json!({ "resume": resume }).to_string(),
+                now
+            ],
+        )
+        .map_err(sql)?;
+    Ok(n == 1)
+}
+
+/// What a scheduled task instance resumes with (see [`resume`]), if it resumes.
+pub fn resume_of(db: &Db<'_>, ti_id: &str) -> Result<Option<Value>> {
+    let wait: Option<String> = db
+        .conn()
+        .query_row(
+            "SELECT trigger_wait FROM task_instance WHERE id = ?1 AND state = 'scheduled'",
+            [ti_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?
+        .flatten();
+    Ok(wait
+        .and_then(|w| serde_json::from_str::<Value>(&w).ok())
+        .and_then(|mut w| w.get_mut("resume").map(Value::take)))
 }
 
 /// How a try ended, to record.
