@@ -309,7 +309,18 @@ def task_to_json(task, dag):
         "inlets": _asset_uris(getattr(task, "inlets", None)),
         "outlets": _asset_uris(getattr(task, "outlets", None)),
         "image": task_image(task),
+        "extra_links": _extra_links(task),
     }
+
+
+def _extra_links(task):
+    """The names of the operator's extra links (``operator_extra_links``), sorted."""
+    names = set()
+    for link in getattr(task, "operator_extra_links", None) or ():
+        name = getattr(link, "name", None)
+        if isinstance(name, str) and name:
+            names.add(name)
+    return sorted(names)
 
 
 def _default_args(default_args):
