@@ -44,6 +44,9 @@ pub struct TaskRequest {
     pub dag_file: PathBuf,
     pub dags_folder: PathBuf,
     pub timeout: Option<Duration>,
+    /// A deferred try resuming: `{"method", "event"}` (Airflow's `next_method` / `next_kwargs`);
+    /// the runtime calls that method instead of `execute`.
+    pub resume: Option<serde_json::Value>,
 }
 
 /// How a try ended.
@@ -56,6 +59,9 @@ pub enum Outcome {
         error: String,
         retryable: bool,
     },
+    /// The task deferred (the runtime's `defer` object): it waits, without a process, until
+    /// the scheduler resumes it. Only Human-in-the-loop waits are supported.
+    Deferred(serde_json::Value),
 }
 
 /// Reported on the completion channel when a try ends.

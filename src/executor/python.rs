@@ -93,6 +93,7 @@ pub(super) fn ti_object(
         .map(|(k, v)| json!({"task_id": k.task_id, "map_index": k.map_index, "key": k.key, "value": v}))
         .collect();
     Ok(json!({
+        "ti_id": req.ti_id,
         "dag_file": paths.dag_file,
         "dags_folder": paths.dags_folder,
         "dag_id": c.dag_id,
@@ -114,6 +115,8 @@ pub(super) fn ti_object(
         "exchange_dir": paths.exchange_dir,
         // A registered task's entrypoint, call_args and xcom_input (no DAG file to load).
         "task_args": (req.task.kind == crate::dag::registered::ENTRYPOINT).then_some(&req.task.args),
+        // A deferred try resuming: the method to call and its event.
+        "resume": req.resume,
     }))
 }
 
@@ -206,7 +209,7 @@ pub(super) async fn apply_result(
         return (failed(e), rendered);
     };
     match result["state"].as_str() {
-        Some("success") => {
+        Some(st @ ("success" | "deferred")) => {
             for x in result["xcom"].as_array().into_iter().flatten() {
                 let key = XcomKey {
                     dag_id: c.dag_id.clone(),
@@ -236,6 +239,9 @@ pub(super) async fn apply_result(
                 .filter_map(|t| t.as_str().map(String::from))
                 .collect();
             out.trigger = result.get("trigger_dag_run").cloned();
+            if st == "deferred" {
+                return (Outcome::Deferred(result["defer"].clone()), rendered);
+            }
             // The child logged `Task finished` itself.
             (Outcome::Success, rendered)
         }

@@ -409,6 +409,8 @@ pub struct Ready {
     pub ti: TiRow,
     pub run: RunRow,
     pub dag: Arc<Dag>,
+    /// A deferred try that resumes (set when it is dispatched): `{"method", "event"}`.
+    pub resume: Option<serde_json::Value>,
 }
 
 /// The slots a dispatch fills.
@@ -687,6 +689,7 @@ mod tests {
                 ti,
                 run: r.clone(),
                 dag: d.clone(),
+                resume: None,
             })
             .collect();
         let slots = Slots {
