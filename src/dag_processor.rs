@@ -76,8 +76,14 @@ impl DagProcessor {
         }
     }
 
-    /// Runs until `changes` closes: initial scan, then batches from the watcher and rescans.
-    pub async fn run(self: Arc<Self>, mut changes: mpsc::Receiver<Vec<PathBuf>>) {
+    /// Runs until `changes` closes: initial scan, then batches from the watcher, files asked
+    /// for (`requests`: parsed even when unchanged, as Airflow's priority parsing requests) and
+    /// rescans.
+    pub async fn run(
+        self: Arc<Self>,
+        mut changes: mpsc::Receiver<Vec<PathBuf>>,
+        mut requests: mpsc::UnboundedReceiver<PathBuf>,
+    ) {
         self.health.beat(Component::DagProcessor);
         self.pool.warm_up().await;
         self.rescan(true).await;
@@ -93,6 +99,7 @@ impl DagProcessor {
                     Some(paths) => self.handle(paths).await,
                     None => break,
                 },
+                Some(file) = requests.recv() => self.handle(vec![file]).await,
                 _ = rescan.tick() => self.rescan(false).await,
                 _ = beat.tick() => self.health.beat(Component::DagProcessor),
             }

@@ -97,6 +97,7 @@ pub fn trigger(
         events: EventBus::default(),
         scheduler: None,
         home: config.home.clone(),
+        parse_requests: None,
     };
     let t = ops::runs::Trigger {
         dag_id: dag_id.to_string(),
@@ -263,6 +264,7 @@ async fn run_async(
         events: events.clone(),
         scheduler: Some(scheduler.clone()),
         home: home.root().to_path_buf(),
+        parse_requests: None,
     };
     let t = ops::runs::Trigger {
         dag_id: dag_id.to_string(),

@@ -23,12 +23,26 @@ pub const HEALTH_THRESHOLD_SECS: i64 = 30;
 #[derive(Debug, Default)]
 pub struct Heartbeats {
     beats: Mutex<[Option<DateTime<Utc>>; 3]>,
+    /// The first heartbeat of each component: when its job started.
+    first: Mutex<[Option<DateTime<Utc>>; 3]>,
 }
 
 impl Heartbeats {
     /// Records that `c` is alive now.
     pub fn beat(&self, c: Component) {
-        self.beats.lock().unwrap_or_else(|p| p.into_inner())[c as usize] = Some(Utc::now());
+        let now = Utc::now();
+        self.beats.lock().unwrap_or_else(|p| p.into_inner())[c as usize] = Some(now);
+        self.first.lock().unwrap_or_else(|p| p.into_inner())[c as usize].get_or_insert(now);
+    }
+
+    /// When `c` first beat (its job's start), if it ever did.
+    pub fn started(&self, c: Component) -> Option<DateTime<Utc>> {
+        self.first.lock().unwrap_or_else(|p| p.into_inner())[c as usize]
+    }
+
+    /// Whether `c`'s last heartbeat is recent enough (Airflow's `is_alive`).
+    pub fn alive(&self, c: Component) -> bool {
+        self.status(c) == Some("healthy")
     }
 
     /// The last heartbeat of `c`, if any.

@@ -102,12 +102,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     });
+    // `PUT /parseDagFile` asks the DAG processor for a parse now.
+    let (parse_tx, parse_rx) = tokio::sync::mpsc::unbounded_channel();
     let ops = crate::ops::Ops {
         store: store.clone(),
         xcom: Some(xcom.clone()),
         events: events.clone(),
         scheduler: Some(scheduler.clone()),
         home: config.home.clone(),
+        parse_requests: Some(parse_tx),
     };
     let state = AppState {
         ops,
@@ -133,6 +136,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         events,
         health,
         progress,
+        parse_rx,
     ));
 
     let stop = async move {
@@ -165,6 +169,7 @@ async fn start_dag_processor(
     events: EventBus,
     health: Arc<Heartbeats>,
     progress: Arc<crate::dag_processor::Progress>,
+    requests: tokio::sync::mpsc::UnboundedReceiver<std::path::PathBuf>,
 ) {
     let setup = async {
         let path = std::env::var("PATH").ok();
@@ -228,7 +233,7 @@ async fn start_dag_processor(
         config.dags_paused_at_creation,
         progress,
     ));
-    processor.run(changes).await;
+    processor.run(changes, requests).await;
     pool.shutdown().await;
 }
 

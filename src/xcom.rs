@@ -193,6 +193,15 @@ impl XcomStore {
         Ok(keys.len())
     }
 
+    /// Deletes one value; `false` when there was none.
+    pub fn delete(&self, key: &XcomKey) -> Result<bool, XcomError> {
+        Ok(self
+            .db
+            .remove(encode(key))
+            .map_err(|e| self.err(e))?
+            .is_some())
+    }
+
     /// Deletes every value of a run.
     pub fn delete_run(&self, dag_id: &str, run_id: &str) -> Result<usize, XcomError> {
         let mut n = 0;

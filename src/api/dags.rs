@@ -108,7 +108,70 @@ pub struct DagOut<'a> {
     next_dagrun_run_after: Ts<'a>,
     allowed_run_types: Option<()>,
     owners: Vec<&'a str>,
-    file_token: &'a str,
+    file_token: String,
+}
+
+/// The token `PUT /parseDagFile/{file_token}` takes, in the form of Airflow's (itsdangerous'
+/// `URLSafeSerializer`): the base64url of `{"bundle_name", "relative_fileloc"}`, a dot, and a
+/// 27-character tag. Airflow's tag is an HMAC with its secret key; Lite's is a SHA-256 check of
+/// the payload (the token names a file, and a parse request acts only on files DAGs come
+/// from).
+pub fn file_token(bundle_name: &str, relative_fileloc: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = json!({"bundle_name": bundle_name, "relative_fileloc": relative_fileloc});
+    let body = b64.encode(payload.to_string());
+    let tag = b64.encode(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes())[..20]);
+    format!("{body}.{tag}")
+}
+
+/// The `(bundle_name, relative_fileloc)` a [`file_token`] names; `None` when it is not one.
+pub fn read_file_token(token: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (body, tag) = token.rsplit_once('.')?;
+    let want = b64.encode(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes())[..20]);
+    if tag != want {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&b64.decode(body).ok()?).ok()?;
+    Some((
+        v["bundle_name"].as_str()?.to_string(),
+        v["relative_fileloc"].as_str()?.to_string(),
+    ))
+}
+
+/// `PUT /api/v2/parseDagFile/{file_token}`: the file is parsed now (201, no body; 404 `File
+/// not found` for a token that names no DAG file).
+pub async fn reparse(
+    State(s): State<AppState>,
+    identity: Identity,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let (bundle, rel) =
+        read_file_token(&token).ok_or_else(|| ApiError::not_found("File not found"))?;
+    ops::dags::reparse(&s.ops, &identity, &bundle, &rel).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(Value::Null)).into_response())
+}
+
+/// `POST /api/v2/dags/{dag_id}/favorite`: 204.
+pub async fn favorite(
+    State(s): State<AppState>,
+    identity: Identity,
+    Path(dag_id): Path<String>,
+) -> Result<Response, ApiError> {
+    ops::dags::favorite(&s.ops, &identity, &dag_id, true).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v2/dags/{dag_id}/unfavorite`: 204 (409 when it was not a favourite).
+pub async fn unfavorite(
+    State(s): State<AppState>,
+    identity: Identity,
+    Path(dag_id): Path<String>,
+) -> Result<Response, ApiError> {
+    ops::dags::favorite(&s.ops, &identity, &dag_id, false).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 /// The `DAGResponse` of a row.
@@ -169,7 +232,7 @@ pub fn dag_out(row: &DagRow) -> DagOut<'_> {
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
             .collect(),
-        file_token: &row.relative_fileloc,
+        file_token: file_token(&row.bundle_name, &row.relative_fileloc),
     }
 }
 
@@ -290,8 +353,8 @@ pub fn task_json(dag: &Dag, t: &Task, downstream: &[&str]) -> Value {
     })
 }
 
-/// The DAG filters shared by `GET /dags` and `PATCH /dags`.
-fn dag_filter(p: &Params) -> Result<DagFilter, ApiError> {
+/// The DAG filters shared by `GET /dags` and `PATCH /dags` (`who`: for `is_favorite`).
+fn dag_filter(p: &Params, who: &Identity) -> Result<DagFilter, ApiError> {
     let mut q = DagFilter::default();
     let f = &mut q.filter;
     p.patterns(f, &[("dag_id", "dag_id"), ("dag_display_name", "dag_id")]);
@@ -340,10 +403,9 @@ fn dag_filter(p: &Params) -> Result<DagFilter, ApiError> {
     {
         f.never();
     }
-    if p.bool("is_favorite")? == Some(true) {
-        // Lite keeps no favourites.
-        f.never();
-    }
+    q.favorite_of = p
+        .bool("is_favorite")?
+        .map(|yes| (who.username.clone(), yes));
     // Filters on a DAG's runs: the DAG matches when one of its runs matches them all.
     p.ranges(
         &mut q.runs,
@@ -382,13 +444,17 @@ fn dag_page(rows: &[DagRow], total: i64) -> Response {
 }
 
 /// `GET /api/v2/dags`.
-pub async fn list(State(s): State<AppState>, p: Params) -> Result<Response, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    identity: Identity,
+    p: Params,
+) -> Result<Response, ApiError> {
     let (limit, offset) = p.page()?;
     let f = DagFilter {
         order: p.order_by(DAG_ORDER)?,
         limit,
         offset,
-        ..dag_filter(&p)?
+        ..dag_filter(&p, &identity)?
     };
     let (rows, total) = s.store.read(move |db| q::list_dags(db, &f)).await?;
     Ok(dag_page(&rows, total))
@@ -413,15 +479,17 @@ pub async fn get(
 /// `GET /api/v2/dags/{dag_id}/details`.
 pub async fn details(
     State(s): State<AppState>,
+    identity: Identity,
     Path(dag_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let row = load(&s, &dag_id).await?;
-    let id = dag_id.clone();
-    let (latest, active_runs) = s
+    let (id, user) = (dag_id.clone(), identity.username.clone());
+    let (latest, active_runs, is_favorite) = s
         .store
         .read(move |db| {
             let active = crate::store::runs::count_running(db, &id)?;
-            Ok::<_, crate::store::StoreError>((q::version(db, &id, None)?, active))
+            let favorite = q::is_favorite(db, &user, &id)?;
+            Ok::<_, crate::store::StoreError>((q::version(db, &id, None)?, active, favorite))
         })
         .await?;
     let d = &row.dag;
@@ -477,7 +545,7 @@ pub async fn details(
             "owner_links",
             d.extra.get("owner_links").cloned().unwrap_or(json!({})),
         ),
-        ("is_favorite", json!(false)),
+        ("is_favorite", json!(is_favorite)),
         // Lite's own: the image a registered DAG runs in.
         (
             "image",
@@ -682,7 +750,7 @@ pub async fn patch_many(
     let mut f = DagFilter {
         limit,
         offset,
-        ..dag_filter(&p)?
+        ..dag_filter(&p, &identity)?
     };
     if p.get("dag_id_pattern").is_none_or(|v| v.is_empty())
         && p.get("dag_id_prefix_pattern").is_none_or(|v| v.is_empty())
@@ -893,6 +961,9 @@ pub fn reads(g: Group) -> Group {
         .get("/dagTags", dag_tags)
         .get("/dagStats", dag_stats)
         .get("/dagWarnings", dag_warnings)
+        // Marking favourites needs only read access to the DAG in Airflow.
+        .post("/dags/{dag_id}/favorite", favorite)
+        .post("/dags/{dag_id}/unfavorite", unfavorite)
 }
 
 /// The DAG routes that change DAGs.
@@ -900,6 +971,7 @@ pub fn writes(g: Group) -> Group {
     g.patch("/dags", patch_many)
         .patch("/dags/{dag_id}", patch)
         .delete("/dags/{dag_id}", delete)
+        .put("/parseDagFile/{file_token}", reparse)
 }
 
 /// The admin-only DAG routes: registrations.

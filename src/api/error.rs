@@ -85,6 +85,22 @@ impl From<crate::ops::OpError> for ApiError {
         match e {
             E::NotFound(m) => ApiError::not_found(m),
             E::Conflict(m) => ApiError::conflict(m),
+            E::UniqueViolation(m) => {
+                // Airflow's `_UniqueConstraintErrorHandler` body; the id names the log line.
+                let id: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
+                tracing::info!(id, "unique constraint: {m}");
+                ApiError {
+                    status: StatusCode::CONFLICT,
+                    detail: json!({
+                        "reason": "Unique constraint violation",
+                        "statement": "hidden",
+                        "orig_error": "hidden",
+                        "message": format!("Serious error when handling your request. Check logs for more details - you will find it in api server when you look for ID {id}"),
+                    }),
+                }
+            }
+            E::MethodNotAllowed(m) => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, m),
+            E::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             E::BadRequest(m) => ApiError::bad_request(m),
             E::Invalid {
                 loc,

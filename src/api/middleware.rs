@@ -120,7 +120,16 @@ pub async fn cached_reads(State(state): State<AppState>, req: Request, next: Nex
     if !cacheable {
         return next.run(req).await;
     }
-    let key = req.uri().to_string();
+    let mut key = req.uri().to_string();
+    // `is_favorite` answers differ per user.
+    if req.uri().query().is_some_and(|q| q.contains("is_favorite")) {
+        let who = req
+            .extensions()
+            .get::<crate::auth::Identity>()
+            .map(|i| i.username.clone())
+            .unwrap_or_default();
+        key = format!("{key}\n{who}");
+    }
     let generation = state.store.generation();
     let hit = state
         .reads

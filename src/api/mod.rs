@@ -19,7 +19,9 @@ mod connections;
 mod dags;
 mod error;
 mod event_logs;
+mod hitl;
 pub mod identity;
+mod jobs;
 mod logs;
 mod meta;
 mod middleware;
@@ -109,8 +111,14 @@ where
                 ),
             )
         })?;
-        let path_to_error = serde_path_to_error::deserialize(value.clone());
-        path_to_error.map(JsonBody).map_err(|e| {
+        JsonBody::<T>::parse(value).map(JsonBody)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> JsonBody<T> {
+    /// A JSON value as `T`, or Airflow's 422 naming where it does not fit.
+    pub fn parse(value: serde_json::Value) -> Result<T, ApiError> {
+        serde_path_to_error::deserialize(value.clone()).map_err(|e| {
             let path = e.path().to_string();
             let loc: Vec<&str> = std::iter::once("body")
                 .chain(path.split('.').filter(|s| !s.is_empty() && *s != "?"))
@@ -149,6 +157,8 @@ pub fn groups() -> Vec<(Mount, routes::Group)> {
                 .with(logs::reads)
                 .with(xcom_entries::reads)
                 .with(backfills::reads)
+                .with(hitl::reads)
+                .with(jobs::reads)
                 .with(admin::reads),
         ),
         (
@@ -157,7 +167,8 @@ pub fn groups() -> Vec<(Mount, routes::Group)> {
                 .with(dags::writes)
                 .with(runs::writes)
                 .with(task_instances::writes)
-                .with(xcom_entries::writes),
+                .with(xcom_entries::writes)
+                .with(hitl::writes),
         ),
         (
             Mount::Api,

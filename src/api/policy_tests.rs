@@ -36,6 +36,7 @@ fn state(home: &std::path::Path) -> (AppState, Arc<Auth>) {
         events: events.clone(),
         scheduler: None,
         home: home.to_path_buf(),
+        parse_requests: None,
     };
     let s = AppState {
         config: Arc::new(config),
@@ -97,9 +98,13 @@ async fn status(
         .status()
 }
 
-/// A read in Airflow's sense: a method that changes nothing, or a batch list.
+/// A read in Airflow's sense: a method that changes nothing, a batch list, or marking a DAG
+/// as one's own favourite (Airflow asks only read access to the DAG for it).
 fn mutating(method: &Method, path: &str) -> bool {
-    !(*method == Method::GET || path.ends_with("/list"))
+    !(*method == Method::GET
+        || path.ends_with("/list")
+        || path.ends_with("/favorite")
+        || path.ends_with("/unfavorite"))
 }
 
 #[tokio::test]

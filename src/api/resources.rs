@@ -120,7 +120,7 @@ pub async fn bulk<R: Shape>(
 
 /// The `BulkResponse`: a key per action kind (`null` for kinds not requested), each with the
 /// ids that succeeded and the errors with their status codes.
-fn bulk_json(results: BulkResults) -> Json<Value> {
+pub(super) fn bulk_json(results: BulkResults) -> Json<Value> {
     let [c, u, d] = results.map(|r| {
         r.map(|r| {
             let errors: Vec<Value> = r

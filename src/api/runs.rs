@@ -451,7 +451,13 @@ pub async fn clear(
     if body.dry_run {
         let (run, tis) =
             ops::runs::clear_preview(&s.ops, &dag_id, &run_id, body.only_failed).await?;
-        return Ok(super::task_instances::ti_list(&tis, &run));
+        // Airflow's run clear preview is a collection without the cursor fields.
+        let Json(mut v) = super::task_instances::ti_list(&tis, &run);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("next_cursor");
+            o.remove("previous_cursor");
+        }
+        return Ok(Json(v));
     }
     let run = ops::runs::clear(&s.ops, &identity, &dag_id, &run_id, body.only_failed).await?;
     Ok(Json(run_json(&run)))
@@ -559,8 +565,25 @@ pub fn reads(g: Group) -> Group {
     g.get("/dags/{dag_id}/dagRuns", list)
         .get(RUN, get)
         .get(&format!("{RUN}/wait"), wait)
+        .get(&format!("{RUN}/upstreamAssetEvents"), upstream_asset_events)
         // A read in bulk: Airflow lets viewers call it.
         .post("/dags/{dag_id}/dagRuns/list", list_batch)
+}
+
+/// `GET .../dagRuns/{dag_run_id}/upstreamAssetEvents`: the asset events that triggered the
+/// run. Lite's runs are never created by asset events, so the list is empty (404 without the
+/// run, as Airflow).
+pub async fn upstream_asset_events(
+    State(s): State<AppState>,
+    Path((dag_id, run_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let (d, r) = (dag_id.clone(), run_id.clone());
+    if s.store.read(move |db| q::get(db, &d, &r)).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
+        )));
+    }
+    Ok(Json(json!({"asset_events": [], "total_entries": 0})))
 }
 
 /// The run routes that change runs.

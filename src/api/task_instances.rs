@@ -457,7 +457,7 @@ pub async fn task_instance_mapped(
 }
 
 /// The `TaskInstanceHistoryResponse` shape: the instance's fields with one try's outcome.
-fn try_json(ti: &q::TiRow, run: &RunRow, t: &q::TryRow) -> Value {
+pub(super) fn try_json(ti: &q::TiRow, run: &RunRow, t: &q::TryRow) -> Value {
     let mut v = ti_json(ti, Some(run));
     let o = v.as_object_mut().expect("object");
     for k in [
@@ -794,6 +794,152 @@ pub async fn patch_mapped_dry_run(
     patch_any(&s, None, (&dag_id, &run_id, &task_id), Some(m), r).await
 }
 
+/// `PATCH .../taskInstances`: Airflow's bulk task-instance body (create refused, update,
+/// delete), answered as its `BulkResponse`.
+pub async fn bulk(
+    State(s): State<AppState>,
+    identity: Identity,
+    Path((dag_id, run_id)): Path<(String, String)>,
+    JsonBody(raw): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let body: ops::resources::BulkBody<ops::tis::BulkTi> =
+        super::JsonBody::<ops::resources::BulkBody<ops::tis::BulkTi>>::parse(raw.clone())?;
+    let results = ops::tis::bulk(&s.ops, &identity, (&dag_id, &run_id), body, raw).await?;
+    Ok(super::resources::bulk_json(results))
+}
+
+/// Why a task instance is not running: Airflow's `{"dependencies": [{name, reason}]}`.
+async fn dependencies_of(
+    s: &AppState,
+    (dag_id, run_id, task_id): (&str, &str, &str),
+    map_index: i64,
+) -> Result<Json<Value>, ApiError> {
+    let (d, r, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
+    let deps = s
+        .store
+        .read(move |db| {
+            let (Some(ti), Some(run)) = (q::get(db, &d, &r, &t, map_index)?, rq::get(db, &d, &r)?)
+            else {
+                return Ok(None);
+            };
+            let dag = crate::store::dags::version_model(db, &run.dag_version_id)?;
+            let deps = match dag {
+                Some(dag) => crate::scheduler::deps::blocking(db, &ti, &run, &dag)?,
+                None => Vec::new(),
+            };
+            Ok::<_, crate::store::StoreError>(Some(deps))
+        })
+        .await?
+        .ok_or_else(|| {
+            // Airflow's detail here is a one-element list (a tuple in its source).
+            ApiError {
+                status: axum::http::StatusCode::NOT_FOUND,
+                detail: json!([format!(
+                    "The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}` and map_index: `{map_index}` was not found"
+                )]),
+            }
+        })?;
+    let list: Vec<Value> = deps
+        .into_iter()
+        .map(|d| json!({"name": d.name, "reason": d.reason}))
+        .collect();
+    Ok(Json(json!({ "dependencies": list })))
+}
+
+/// `GET .../taskInstances/{task_id}/dependencies` (`map_index` query, default -1).
+pub async fn dependencies(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = p.int("map_index", -1, -1)?;
+    dependencies_of(&s, (&dag_id, &run_id, &task_id), map_index).await
+}
+
+/// `GET .../taskInstances/{task_id}/{map_index}/dependencies`.
+pub async fn dependencies_mapped(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id, m)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let m = path_int("map_index", &m)?;
+    dependencies_of(&s, (&dag_id, &run_id, &task_id), m).await
+}
+
+/// `GET .../taskInstances/{task_id}/links` (`map_index`, `try_number`): the operator's extra
+/// links by name. Lite computes no link URLs (the operator's `get_link` runs in Airflow's API
+/// server), so every link the operator declares is `null`, as Airflow shows a link without a
+/// URL.
+pub async fn links(
+    State(s): State<AppState>,
+    Path((dag_id, run_id, task_id)): Path<(String, String, String)>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let map_index = p.int("map_index", -1, -1)?;
+    let try_number = match p.get("try_number").filter(|v| !v.is_empty()) {
+        Some(_) => Some(p.int("try_number", 0, i64::MIN)?),
+        None => None,
+    };
+    let (d, r, t) = (dag_id.clone(), run_id.clone(), task_id.clone());
+    let found = s
+        .store
+        .read(move |db| {
+            let Some(ti) = q::get(db, &d, &r, &t, map_index)? else {
+                return Ok(None);
+            };
+            let run = rq::get(db, &d, &r)?;
+            let dag = match &run {
+                Some(run) => crate::store::dags::version_model(db, &run.dag_version_id)?,
+                None => None,
+            };
+            let tries = q::tries(db, &ti.id)?;
+            Ok::<_, crate::store::StoreError>(Some((ti, dag, tries)))
+        })
+        .await?;
+    let Some((ti, dag, tries)) = found else {
+        return Err(ApiError::not_found("TaskInstance not found"));
+    };
+    let task = dag
+        .as_ref()
+        .and_then(|d| d.task(&task_id))
+        .ok_or_else(|| ApiError::not_found(format!("Task with ID = {task_id} not found")))?;
+    if let Some(n) = try_number.filter(|n| *n != ti.try_number)
+        && !tries.iter().any(|t| t.try_number == n)
+    {
+        return Err(ApiError::not_found(format!(
+            "TaskInstanceHistory not found for try_number={n}"
+        )));
+    }
+    let links: serde_json::Map<String, Value> = task
+        .extra
+        .get("extra_links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str().map(|n| (n.to_string(), Value::Null)))
+        .collect();
+    let total = links.len();
+    Ok(Json(json!({"extra_links": links, "total_entries": total})))
+}
+
+/// `GET .../taskInstances/{task_id}/externalLogUrl/{try_number}`: Lite keeps logs itself and
+/// has no external log handler, so it answers Airflow's 400 for that case.
+pub async fn external_log_url(
+    Path((_dag_id, _run_id, _task_id, n)): Path<(String, String, String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let n = path_int("try_number", &n)?;
+    if n < 1 {
+        return Err(ApiError::unprocessable(
+            "greater_than",
+            &["path", "try_number"],
+            "Input should be greater than 0",
+            json!(n.to_string()),
+        ));
+    }
+    Err(ApiError::bad_request(
+        "Task log handler does not support external logs.",
+    ))
+}
+
 const TI: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances";
 
 /// The task-instance routes that read (relative to `/api/v2`).
@@ -810,6 +956,16 @@ pub fn reads(g: Group) -> Group {
             &p("/{task_id}/{map_index}/tries/{task_try_number}"),
             try_detail_mapped,
         )
+        .get(&p("/{task_id}/dependencies"), dependencies)
+        .get(
+            &p("/{task_id}/{map_index}/dependencies"),
+            dependencies_mapped,
+        )
+        .get(&p("/{task_id}/links"), links)
+        .get(
+            &p("/{task_id}/externalLogUrl/{try_number}"),
+            external_log_url,
+        )
         // A read in bulk: Airflow lets viewers call it.
         .post(&p("/list"), task_instances_batch)
 }
@@ -818,6 +974,7 @@ pub fn reads(g: Group) -> Group {
 pub fn writes(g: Group) -> Group {
     let p = |tail: &str| format!("{TI}{tail}");
     g.post("/dags/{dag_id}/clearTaskInstances", clear)
+        .patch(TI, bulk)
         .patch(&p("/{task_id}"), patch)
         .delete(&p("/{task_id}"), delete)
         .patch(&p("/{task_id}/{map_index}"), patch_mapped)

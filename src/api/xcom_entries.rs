@@ -399,6 +399,20 @@ pub async fn update(
     Ok(Json(v))
 }
 
+/// `DELETE .../xcomEntries/{xcom_key}` (`map_index`, default -1): 204; 404 when there is no
+/// such entry.
+pub async fn delete(
+    State(s): State<AppState>,
+    identity: Identity,
+    Path((dag_id, run_id, task_id, key)): Path<(String, String, String, String)>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let map_index = p.int("map_index", -1, -1)?;
+    let k = key_of(&dag_id, &run_id, &task_id, map_index, &key);
+    ops::xcom::delete(&s.ops, &identity, k).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 const BASE: &str = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries";
 
 /// The XCom routes that read (relative to `/api/v2`).
@@ -410,6 +424,7 @@ pub fn reads(g: super::routes::Group) -> super::routes::Group {
 pub fn writes(g: super::routes::Group) -> super::routes::Group {
     g.post(BASE, create)
         .patch(&format!("{BASE}/{{xcom_key}}"), update)
+        .delete(&format!("{BASE}/{{xcom_key}}"), delete)
 }
 
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub struct TaskRequest {
     pub timeout: Option<Duration>,
     /// A rescheduled sensor continuing its try: its pokes so far and the first one's start.
     pub reschedule: Option<crate::store::sched::Resumed>,
+    /// A deferred try resuming: `{"method", "event"}` (Airflow's `next_method` / `next_kwargs`);
+    /// the runtime calls that method instead of `execute`.
+    pub resume: Option<serde_json::Value>,
 }
 
 /// How a try ended.
@@ -62,6 +65,9 @@ pub enum Outcome {
     Reschedule {
         at: String,
     },
+    /// The task deferred (the runtime's `defer` object): it waits, without a process, until
+    /// the scheduler resumes it. Only Human-in-the-loop waits are supported.
+    Deferred(serde_json::Value),
 }
 
 /// Reported on the completion channel when a try ends.

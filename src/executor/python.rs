@@ -93,6 +93,7 @@ pub(super) fn ti_object(
         .map(|(k, v)| json!({"task_id": k.task_id, "map_index": k.map_index, "key": k.key, "value": v}))
         .collect();
     Ok(json!({
+        "ti_id": req.ti_id,
         "dag_file": paths.dag_file,
         "dags_folder": paths.dags_folder,
         "dag_id": c.dag_id,
@@ -118,6 +119,8 @@ pub(super) fn ti_object(
         "venv_cache": paths.exchange_dir.is_none().then(|| ctx.python.root().with_file_name("venvs")),
         // A registered task's entrypoint, call_args and xcom_input (no DAG file to load).
         "task_args": (req.task.kind == crate::dag::registered::ENTRYPOINT).then_some(&req.task.args),
+        // A deferred try resuming: the method to call and its event.
+        "resume": req.resume,
     }))
 }
 
@@ -210,7 +213,7 @@ pub(super) async fn apply_result(
         return (failed(e), rendered);
     };
     match result["state"].as_str() {
-        Some("success") => {
+        Some(st @ ("success" | "deferred")) => {
             for x in result["xcom"].as_array().into_iter().flatten() {
                 let key = XcomKey {
                     dag_id: c.dag_id.clone(),
@@ -244,6 +247,9 @@ pub(super) async fn apply_result(
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            if st == "deferred" {
+                return (Outcome::Deferred(result["defer"].clone()), rendered);
+            }
             // The child logged `Task finished` itself.
             (Outcome::Success, rendered)
         }

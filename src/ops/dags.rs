@@ -1,4 +1,5 @@
-//! DAG mutations: pause and unpause (one DAG, or every DAG a filter matches), delete.
+//! DAG mutations: pause and unpause (one DAG, or every DAG a filter matches), delete,
+//! favourites, a re-parse of a DAG file now, registrations.
 
 use serde_json::json;
 
@@ -184,6 +185,63 @@ pub async fn register(
             created: reg.new_version,
             created_at: reg.created_at,
         })
+    })
+    .await
+}
+
+/// Marks (or unmarks) a DAG as one of `who`'s favourites. 404 without the DAG; unmarking a DAG
+/// that is not a favourite is Airflow's 409, and so is marking one twice (its unique-constraint
+/// answer).
+pub async fn favorite(ops: &Ops, who: &Identity, dag_id: &str, yes: bool) -> Result<(), OpError> {
+    let (who, dag_id) = (who.clone(), dag_id.to_string());
+    ops.commit(move |tx, _| {
+        if dags::get_dag(tx, &dag_id)?.is_none() {
+            return Err(OpError::NotFound(format!(
+                "Dag with id '{dag_id}' not found"
+            )));
+        }
+        let user = who.username.clone();
+        if yes && !dags::favorite(tx, &user, &dag_id)? {
+            return Err(OpError::UniqueViolation(format!(
+                "{user} already marked {dag_id} as a favorite"
+            )));
+        }
+        if !yes && !dags::unfavorite(tx, &user, &dag_id)? {
+            return Err(OpError::Conflict("Dag is not marked as favorite".into()));
+        }
+        let event = if yes {
+            "favorite_dag"
+        } else {
+            "unfavorite_dag"
+        };
+        audit(
+            tx,
+            &who,
+            Entry::new(event)
+                .dag(&dag_id)
+                .extra(json!({"method": "POST"})),
+        )
+    })
+    .await
+}
+
+/// Asks the DAG processor to parse the file `(bundle_name, relative_fileloc)` names now (even
+/// when unchanged), as Airflow's priority parsing request. 404 (`File not found`) unless a DAG
+/// comes from that file.
+pub async fn reparse(
+    ops: &Ops,
+    who: &Identity,
+    bundle_name: &str,
+    relative_fileloc: &str,
+) -> Result<(), OpError> {
+    let who = who.clone();
+    let (bundle, rel) = (bundle_name.to_string(), relative_fileloc.to_string());
+    ops.commit(move |tx, fx| {
+        let file = dags::file_of(tx, &bundle, &rel)?
+            .ok_or_else(|| OpError::NotFound("File not found".into()))?;
+        fx.reparse.push(file.into());
+        let extra = json!({"bundle_name": bundle, "relative_fileloc": rel, "method": "PUT"});
+        audit(tx, &who, Entry::new("reparse_dag_file").extra(extra))
     })
     .await
 }

@@ -16,6 +16,7 @@
 pub mod assets;
 pub mod backfills;
 pub mod dags;
+pub mod hitl;
 pub mod resources;
 pub mod runs;
 pub mod tis;
@@ -44,6 +45,9 @@ pub struct Ops {
     pub scheduler: Option<Arc<Scheduler>>,
     /// The home, for the secrets key of variables and connections.
     pub home: std::path::PathBuf,
+    /// Files the DAG processor re-parses at once (`PUT /parseDagFile`); `None` where no
+    /// processor runs.
+    pub parse_requests: Option<tokio::sync::mpsc::UnboundedSender<std::path::PathBuf>>,
 }
 
 /// Why an operation was refused or failed.
@@ -53,6 +57,16 @@ pub enum OpError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A row that already exists (Airflow answers its database's unique-constraint error,
+    /// with the statement hidden); the message is for logs.
+    #[error("{0}")]
+    UniqueViolation(String),
+    /// Airflow answers 405 (a bulk action it does not support).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The caller may not do this to this object (beyond its role: e.g. not a respondent).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
     /// One input field is invalid (FastAPI's 422): where, the kind, the message, the input.
@@ -114,6 +128,8 @@ pub struct Effects {
     pub clear_xcom: Vec<XcomScope>,
     /// The scheduler has work.
     pub wake: bool,
+    /// DAG files to re-parse now.
+    pub reparse: Vec<std::path::PathBuf>,
 }
 
 impl Effects {
@@ -160,6 +176,14 @@ impl Ops {
             };
             if let Err(e) = r {
                 tracing::warn!(error = %e, dag_id, run_id, "clearing XCom after a change failed");
+            }
+        }
+        for file in fx.reparse {
+            match &self.parse_requests {
+                Some(tx) if tx.send(file.clone()).is_ok() => {}
+                _ => {
+                    tracing::warn!(file = %file.display(), "no DAG processor here to re-parse the file")
+                }
             }
         }
         for (kind, data) in fx.events {

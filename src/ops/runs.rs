@@ -84,7 +84,7 @@ pub async fn trigger_as(
             triggering_user_name: None,
         };
         let run = runs::create(tx, &new).map_err(|e| match e {
-            CreateRunError::Duplicate { .. } => OpError::Conflict(e.to_string()),
+            CreateRunError::Duplicate { .. } => OpError::UniqueViolation(e.to_string()),
             CreateRunError::NoDag(_) => OpError::NotFound(e.to_string()),
             CreateRunError::Store(e) => OpError::Store(e),
         })?;

@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::runs::{LoadedRun, after_change, load, no_run, retries_of};
-use super::{OpError, Ops, audit};
+use super::{Effects, OpError, Ops, audit};
 use crate::audit::Entry;
 use crate::auth::Identity;
 use crate::dag::Dag;
 use crate::store::filter::Filter;
 use crate::store::runs::{self, RunFilter, RunRow};
 use crate::store::tis::{self, TiRow};
-use crate::store::{Db, dags};
+use crate::store::{Db, Tx, dags};
 
 /// `clearTaskInstances`' options, as Airflow names them.
 #[derive(Debug, Clone, Default)]
@@ -266,16 +266,7 @@ pub async fn patch(
     let who = who.clone();
     let (d, run_id, t) = (dag_id.to_string(), run_id.to_string(), task_id.to_string());
     ops.commit(move |tx, fx| {
-        let l = load(tx, &d, &run_id)?;
-        let (ids, chosen) = patch_scope(&l, &d, &run_id, &t, map_index, &r)?;
-        check_state(&r)?;
-        if let Some(st) = &r.new_state {
-            tis::set_state(tx, &chosen, st)?;
-            after_change(fx, &chosen, false);
-        }
-        if let Some(note) = &r.note {
-            tis::set_note(tx, &d, &run_id, &t, map_index, note)?;
-        }
+        let out = patch_in(tx, fx, (&d, &run_id, &t), map_index, &r)?;
         let event = if r.by_map_index {
             "patch_task_instance_by_map_index"
         } else {
@@ -287,15 +278,36 @@ pub async fn patch(
         }
         let extra = json!({"new_state": r.new_state, "note": r.note, "method": "PATCH"});
         audit(tx, &who, entry.extra(extra))?;
-        let run = runs::get(tx, &d, &run_id)?.ok_or_else(|| no_run(&d, &run_id))?;
-        let in_scope = |x: &TiRow| x.task_id != t || map_index.is_none_or(|m| x.map_index == m);
-        let after = tis::of_run(tx, &d, &run_id)?
-            .into_iter()
-            .filter(|x| ids.contains(&x.task_id) && in_scope(x))
-            .collect();
-        Ok((run, after))
+        Ok(out)
     })
     .await
+}
+
+/// A patch inside the caller's transaction (without its audit row).
+fn patch_in(
+    tx: &Tx<'_>,
+    fx: &mut Effects,
+    (d, run_id, t): (&str, &str, &str),
+    map_index: Option<i64>,
+    r: &PatchRequest,
+) -> Result<(RunRow, Vec<TiRow>), OpError> {
+    let l = load(tx, d, run_id)?;
+    let (ids, chosen) = patch_scope(&l, d, run_id, t, map_index, r)?;
+    check_state(r)?;
+    if let Some(st) = &r.new_state {
+        tis::set_state(tx, &chosen, st)?;
+        after_change(fx, &chosen, false);
+    }
+    if let Some(note) = &r.note {
+        tis::set_note(tx, d, run_id, t, map_index, note)?;
+    }
+    let run = runs::get(tx, d, run_id)?.ok_or_else(|| no_run(d, run_id))?;
+    let in_scope = |x: &TiRow| x.task_id != t || map_index.is_none_or(|m| x.map_index == m);
+    let after = tis::of_run(tx, d, run_id)?
+        .into_iter()
+        .filter(|x| ids.contains(&x.task_id) && in_scope(x))
+        .collect();
+    Ok((run, after))
 }
 
 /// Airflow's 404 for a task instance.
@@ -318,20 +330,223 @@ pub async fn delete(
         if runs::get(tx, &d, &r)?.is_none() {
             return Err(no_ti(&d, &r, &t, map_index));
         }
-        let ti = tis::get(tx, &d, &r, &t, map_index)?.ok_or_else(|| no_ti(&d, &r, &t, map_index))?;
-        after_change(fx, std::slice::from_ref(&ti), true);
-        fx.wake = false;
-        tis::delete(tx, &ti.id)?;
-        fx.event(
-            "task_instance",
-            json!({"dag_id": d, "run_id": r, "task_id": t, "map_index": map_index, "deleted": true}),
-        );
+        let ti =
+            tis::get(tx, &d, &r, &t, map_index)?.ok_or_else(|| no_ti(&d, &r, &t, map_index))?;
+        delete_in(tx, fx, &ti)?;
         let entry = Entry::new("delete_task_instance")
             .dag(&d)
             .run(&r)
             .task(&t)
             .map_index(map_index);
         audit(tx, &who, entry.extra(json!({"method": "DELETE"})))
+    })
+    .await
+}
+
+/// Deletes `ti` inside the caller's transaction (without its audit row).
+fn delete_in(tx: &Tx<'_>, fx: &mut Effects, ti: &TiRow) -> Result<(), OpError> {
+    after_change(fx, std::slice::from_ref(ti), true);
+    fx.wake = false;
+    tis::delete(tx, &ti.id)?;
+    fx.event(
+        "task_instance",
+        json!({"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index, "deleted": true}),
+    );
+    Ok(())
+}
+
+/// An entity of a bulk task-instance body (Airflow's `BulkTaskInstanceBody`): a patch of one
+/// task (one map index, or all when `map_index` is absent) of the path's run, or of the run it
+/// names when the path has `~`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkTi {
+    pub task_id: String,
+    #[serde(default)]
+    pub map_index: Option<i64>,
+    #[serde(default)]
+    pub dag_id: Option<String>,
+    #[serde(default)]
+    pub dag_run_id: Option<String>,
+    #[serde(default)]
+    pub new_state: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub include_upstream: bool,
+    #[serde(default)]
+    pub include_downstream: bool,
+    #[serde(default)]
+    pub include_future: bool,
+    #[serde(default)]
+    pub include_past: bool,
+}
+
+type Key = (String, String, String, Option<i64>);
+
+/// Where an entity points: `(dag_id, run_id, task_id, map_index)`, or Airflow's error for a
+/// `~` the entity does not fill in.
+fn bulk_key(path: (&str, &str), e: &super::resources::IdOr<BulkTi>) -> Result<Key, OpError> {
+    use super::resources::IdOr;
+    let (dag_id, run_id, task_id, map_index) = match e {
+        IdOr::Id(t) => (path.0.to_string(), path.1.to_string(), t.clone(), None),
+        IdOr::Entity(b) => (
+            b.dag_id.clone().unwrap_or_else(|| path.0.to_string()),
+            b.dag_run_id.clone().unwrap_or_else(|| path.1.to_string()),
+            b.task_id.clone(),
+            b.map_index,
+        ),
+    };
+    if dag_id == "~" || run_id == "~" {
+        return Err(OpError::BadRequest(match e {
+            IdOr::Id(t) => format!(
+                "When using wildcard in path, dag_id and dag_run_id must be specified in BulkTaskInstanceBody object, not as string for task_id: {t}"
+            ),
+            IdOr::Entity(b) => format!(
+                "When using wildcard in path, dag_id and dag_run_id must be specified in request body for task_id: {}",
+                b.task_id
+            ),
+        }));
+    }
+    Ok((dag_id, run_id, task_id, map_index))
+}
+
+/// The instances a key names (one map index, or all of the task's).
+fn bulk_tis(tx: &Tx<'_>, (d, r, t, m): &Key) -> Result<Vec<TiRow>, OpError> {
+    Ok(match m {
+        Some(m) => tis::get(tx, d, r, t, *m)?.into_iter().collect(),
+        None => tis::of_run(tx, d, r)?
+            .into_iter()
+            .filter(|x| &x.task_id == t)
+            .collect(),
+    })
+}
+
+/// Airflow's 404 for the keys of an action that name no instance.
+fn bulk_missing(missing: &[Key]) -> OpError {
+    if let [(d, r, t, None)] = missing {
+        return OpError::NotFound(format!(
+            "No task instances found for dag_id: {d}, run_id: {r}, task_id: {t}"
+        ));
+    }
+    let ids: Vec<String> = missing
+        .iter()
+        .map(|(d, r, t, m)| {
+            format!(
+                "{{'dag_id': '{d}', 'dag_run_id': '{r}', 'task_id': '{t}', 'map_index': {}}}",
+                m.map(|m| m.to_string()).unwrap_or_else(|| "None".into())
+            )
+        })
+        .collect();
+    OpError::NotFound(format!(
+        "The task instances with these identifiers: [{}] were not found",
+        ids.join(", ")
+    ))
+}
+
+/// `PATCH .../taskInstances` (Airflow's bulk task instances): create is refused (405, as
+/// Airflow), update patches each named instance as `PATCH .../{task_id}/{map_index}` does,
+/// delete deletes them; all in one transaction with one audit row. Successes are named
+/// `dag_id.run_id.task_id[map_index]`.
+pub async fn bulk(
+    ops: &Ops,
+    who: &Identity,
+    (dag_id, run_id): (&str, &str),
+    body: super::resources::BulkBody<BulkTi>,
+    raw: Value,
+) -> Result<super::resources::BulkResults, OpError> {
+    use super::resources::{BulkAction, BulkResult, IdOr, OnMissing};
+    let who = who.clone();
+    let path = (dag_id.to_string(), run_id.to_string());
+    ops.commit(move |tx, fx| {
+        let mut out: super::resources::BulkResults = [None, None, None];
+        for action in body.actions {
+            let (slot, entities, on_missing, mask) = match action {
+                BulkAction::Create { .. } => {
+                    out[0].get_or_insert_with(BulkResult::default).errors.push(
+                        OpError::MethodNotAllowed(
+                            "Task instances bulk create is not supported".into(),
+                        ),
+                    );
+                    continue;
+                }
+                BulkAction::Update {
+                    entities,
+                    update_mask,
+                    action_on_non_existence,
+                } => (
+                    1,
+                    entities.into_iter().map(IdOr::Entity).collect::<Vec<_>>(),
+                    action_on_non_existence,
+                    update_mask,
+                ),
+                BulkAction::Delete {
+                    entities,
+                    action_on_non_existence,
+                } => (2, entities, action_on_non_existence, None),
+            };
+            let r = out[slot].get_or_insert_with(BulkResult::default);
+            let mut found = Vec::new();
+            let mut missing = Vec::new();
+            for e in &entities {
+                match bulk_key((&path.0, &path.1), e) {
+                    Err(err) => r.errors.push(err),
+                    Ok(key) => {
+                        let tis = bulk_tis(tx, &key)?;
+                        if tis.is_empty() {
+                            missing.push(key);
+                        } else {
+                            found.push((e, tis));
+                        }
+                    }
+                }
+            }
+            if on_missing == OnMissing::Fail && !missing.is_empty() {
+                r.errors.push(bulk_missing(&missing));
+                continue;
+            }
+            for (e, tis) in found {
+                for ti in tis {
+                    let name = format!(
+                        "{}.{}.{}[{}]",
+                        ti.dag_id, ti.run_id, ti.task_id, ti.map_index
+                    );
+                    let res = match e {
+                        IdOr::Entity(b) if slot == 1 => {
+                            let wants =
+                                |f: &str| mask.as_ref().is_none_or(|m| m.iter().any(|x| x == f));
+                            let req = PatchRequest {
+                                new_state: b.new_state.clone().filter(|_| wants("new_state")),
+                                note: b.note.clone().filter(|_| wants("note")),
+                                include_upstream: b.include_upstream,
+                                include_downstream: b.include_downstream,
+                                by_map_index: true,
+                            };
+                            patch_in(
+                                tx,
+                                fx,
+                                (&ti.dag_id, &ti.run_id, &ti.task_id),
+                                Some(ti.map_index),
+                                &req,
+                            )
+                            .map(|_| ())
+                        }
+                        _ => delete_in(tx, fx, &ti),
+                    };
+                    match res {
+                        Ok(()) => r.success.push(name),
+                        Err(err) => r.errors.push(err),
+                    }
+                }
+            }
+        }
+        let entry = Entry::new("bulk_task_instances").dag(&path.0).run(&path.1);
+        audit(
+            tx,
+            &who,
+            entry.extra(json!({"method": "PATCH", "actions": raw["actions"]})),
+        )?;
+        Ok(out)
     })
     .await
 }

@@ -1,4 +1,4 @@
-//! XCom entry mutations: create a value under a new key, replace an existing one.
+//! XCom entry mutations: create a value under a new key, replace an existing one, delete one.
 //!
 //! Values live in sled, the audit row in SQLite: the value is written (and flushed) inside the
 //! audit row's transaction, so a failed write records nothing.
@@ -68,6 +68,36 @@ pub async fn put(
             run,
             end_date: ti.end_date,
         })
+    })
+    .await
+}
+
+/// Deletes the value under `key` (Airflow's 404 when there is none; the task instance need
+/// not exist, as in Airflow, which deletes XCom rows by key).
+pub async fn delete(ops: &Ops, who: &Identity, key: XcomKey) -> Result<(), OpError> {
+    let who = who.clone();
+    let xcom = ops
+        .xcom
+        .clone()
+        .ok_or_else(|| OpError::BadRequest("XCom is not open in this process".into()))?;
+    ops.commit(move |tx, _| {
+        if !xcom.delete(&key)? {
+            return Err(OpError::NotFound(format!(
+                "The XCom with key: `{}` with mentioned task instance doesn't exist.",
+                key.key
+            )));
+        }
+        xcom.flush()?;
+        let entry = Entry::new("delete_xcom_entry")
+            .dag(&key.dag_id)
+            .run(&key.run_id)
+            .task(&key.task_id)
+            .map_index(key.map_index);
+        audit(
+            tx,
+            &who,
+            entry.extra(json!({"key": key.key, "method": "DELETE"})),
+        )
     })
     .await
 }

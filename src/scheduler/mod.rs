@@ -13,6 +13,8 @@
 //! `timetable` are pure.
 
 pub mod assets;
+pub mod deps;
+pub mod hitl;
 pub mod mapping;
 pub mod plan;
 pub mod rules;
@@ -161,6 +163,9 @@ impl Scheduler {
         let mut seen = self.store.data_version().ok();
         loop {
             self.health.beat(Component::Scheduler);
+            // The scheduler also plays the triggerer: it ends deferred waits (a triggered run
+            // that finished, a Human-in-the-loop answer or deadline).
+            self.health.beat(Component::Triggerer);
             let wait = match self.pass().await {
                 Ok(w) => w,
                 Err(e) => {
@@ -304,7 +309,12 @@ impl Scheduler {
         self.start_queued_runs(tx, &now_s, &mut events)?;
         let mut kills = Vec::new();
         let mut ready = Vec::new();
-        let mut wake: Option<DateTime<Utc>> = None;
+        // Human-in-the-loop waits past their deadline resume (scheduled again) before the runs
+        // are evaluated, so they are dispatched in this pass.
+        let (resumed, mut wake) = hitl::time_out(tx, now_t)?;
+        if !resumed.is_empty() {
+            tracing::info!(n = resumed.len(), "Human-in-the-loop waits timed out");
+        }
         let mut run_ended = false;
         let running = runs::list(tx, &RunFilter::all(filter_state("running")))?.0;
         let paused = sched::paused_dags(tx)?;
@@ -358,6 +368,7 @@ impl Scheduler {
                 run: run.clone(),
                 dag: dag.clone(),
                 resumed: None,
+                resume: None,
             }));
         }
         let dispatch = self.dispatch(tx, ready, &now_s, &mut events)?;
@@ -574,7 +585,9 @@ impl Scheduler {
         }
         let host = hostname();
         for d in &mut chosen {
-            let started = sched::start_try(tx, &d.ti.id, now_s, &host)?;
+            // A deferred try that resumes is the same try (Airflow keeps its try number).
+            d.resume = sched::resume_of(tx, &d.ti.id)?;
+            let started = sched::start_try(tx, &d.ti.id, now_s, &host, d.resume.is_some())?;
             d.ti.try_number = started.try_number;
             d.resumed = started.reschedule;
             d.ti.state = Some(state::RUNNING.into());
@@ -711,13 +724,16 @@ impl Scheduler {
                 return;
             }
         };
-        // A new try starts without the XCom of earlier ones, as in Airflow.
-        if let Err(e) = self.xcom.delete_task(
-            &d.ti.dag_id,
-            &d.ti.run_id,
-            &d.ti.task_id,
-            Some(d.ti.map_index),
-        ) {
+        // A new try starts without the XCom of earlier ones, as in Airflow (a resumed try keeps
+        // what it pushed before it deferred).
+        if d.resume.is_none()
+            && let Err(e) = self.xcom.delete_task(
+                &d.ti.dag_id,
+                &d.ti.run_id,
+                &d.ti.task_id,
+                Some(d.ti.map_index),
+            )
+        {
             tracing::warn!(error = %e, task_id = d.ti.task_id, "could not clear the XCom of earlier tries");
         }
         self.executor.start(TaskRequest {
@@ -735,6 +751,7 @@ impl Scheduler {
             dag_file: PathBuf::from(&d.dag.fileloc),
             dags_folder: self.config.dags_folder.clone(),
             reschedule: d.resumed.clone(),
+            resume: d.resume.clone(),
         });
     }
 
@@ -825,9 +842,29 @@ fn record_outcome(
         ti.next_retry_at = Some(at.clone());
         return Ok(Some((ti_event(&ti), triggered)));
     }
+    if let Outcome::Deferred(defer) = &outcome {
+        let now_s = now_t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        match hitl::request(&ti, defer, &now_s) {
+            Some(h) => {
+                // Airflow's `upsert_hitl_detail`, then `defer(HITLTrigger)`: the try waits, with
+                // no process, until an answer or its deadline resumes it.
+                crate::store::hitl::create(tx, &h)?;
+                sched::defer(tx, &ti.id, &json!({"hitl": {"method": hitl::METHOD}}), &rendered)?;
+                ti.state = Some(state::DEFERRED.to_string());
+                return Ok(Some((ti_event(&ti), None)));
+            }
+            None => {
+                outcome = Outcome::Failed {
+                    error: "TaskDeferred: Leoflow Lite runs deferred tasks of Human-in-the-loop operators only".into(),
+                    retryable: false,
+                }
+            }
+        }
+    }
     let (new_state, error, retry_at) = match &outcome {
         Outcome::Reschedule { .. } => unreachable!("recorded above"),
         Outcome::Success => (state::SUCCESS, None, None),
+        Outcome::Deferred(_) => unreachable!("handled above"),
         Outcome::Skipped => (state::SKIPPED, None, None),
         Outcome::Failed { error, retryable } if *retryable && ti.try_number <= ti.max_tries => {
             let delay = retry_delay_of(tx, &ti)?;

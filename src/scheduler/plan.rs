@@ -414,6 +414,8 @@ pub struct Ready {
     pub dag: Arc<Dag>,
     /// Set when the try started: a rescheduled sensor continuing its try.
     pub resumed: Option<crate::store::sched::Resumed>,
+    /// A deferred try that resumes (set when it is dispatched): `{"method", "event"}`.
+    pub resume: Option<serde_json::Value>,
 }
 
 /// The slots a dispatch fills.
@@ -693,6 +695,7 @@ mod tests {
                 run: r.clone(),
                 dag: d.clone(),
                 resumed: None,
+                resume: None,
             })
             .collect();
         let slots = Slots {

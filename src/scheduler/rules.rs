@@ -78,6 +78,60 @@ impl Upstream {
     }
 }
 
+/// Why `rule` does not let a task run yet, in the words of Airflow's `TriggerRuleDep`
+/// (`upstream_ids` as Python prints the set); `None` when it may run.
+pub fn explain(rule: &str, u: &Upstream, upstream_ids: &[String]) -> Option<String> {
+    if evaluate(rule, u) == Verdict::Run {
+        return None;
+    }
+    let not_done = u.total - u.done();
+    let why = match rule {
+        "all_success" => format!(
+            "requires all upstream tasks to have succeeded, but found {} non-success(es).",
+            u.total - u.success
+        ),
+        "all_failed" => format!(
+            "requires all upstream tasks to have failed, but found {} non-failure(s).",
+            u.total - u.failed - u.upstream_failed
+        ),
+        "all_done" | "all_done_setup_success" => format!(
+            "requires all upstream tasks to have completed, but found {not_done} task(s) that were not done."
+        ),
+        "one_success" => "requires one upstream task success, but none were found.".into(),
+        "one_failed" => "requires one upstream task failure, but none were found.".into(),
+        "one_done" => {
+            "requires at least one upstream task failure or success but none were failed or success."
+                .into()
+        }
+        "none_failed" | "none_failed_min_one_success" => format!(
+            "requires all upstream tasks to have succeeded or been skipped, but found {} non-success(es).",
+            u.total - u.success - u.skipped
+        ),
+        "none_skipped" => format!(
+            "requires all upstream tasks to not have been skipped, but found {} task(s) skipped.",
+            u.skipped
+        ),
+        "all_skipped" => format!(
+            "requires all upstream tasks to have been skipped, but found {} task(s) in non skipped state.",
+            u.total - u.skipped
+        ),
+        _ => format!(
+            "requires all non-skipped upstream tasks to have completed, but found {not_done} task(s) that were not done."
+        ),
+    };
+    let ids: Vec<String> = upstream_ids.iter().map(|i| format!("'{i}'")).collect();
+    Some(format!(
+        "Task's trigger rule '{rule}' {why} upstream_states=_UpstreamTIStates(success={}, skipped={}, failed={}, upstream_failed={}, removed={}, done={}, success_setup=0, skipped_setup=0), upstream_task_ids={{{}}}",
+        u.success,
+        u.skipped,
+        u.failed,
+        u.upstream_failed,
+        u.removed,
+        u.done(),
+        ids.join(", ")
+    ))
+}
+
 /// Evaluates `rule` (an Airflow 3 trigger rule name) against the upstream tally.
 pub fn evaluate(rule: &str, u: &Upstream) -> Verdict {
     use Verdict::*;
@@ -198,6 +252,24 @@ pub fn evaluate(rule: &str, u: &Upstream) -> Verdict {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn explain_says_what_airflow_says() {
+        let u = super::Upstream::tally([Some("success"), None]);
+        let ids = vec!["a".to_string(), "b".to_string()];
+        let why = super::explain("all_success", &u, &ids).unwrap();
+        assert_eq!(
+            why,
+            "Task's trigger rule 'all_success' requires all upstream tasks to have succeeded, but found 1 non-success(es). upstream_states=_UpstreamTIStates(success=1, skipped=0, failed=0, upstream_failed=0, removed=0, done=1, success_setup=0, skipped_setup=0), upstream_task_ids={'a', 'b'}"
+        );
+        let done = super::Upstream::tally([Some("success"), Some("success")]);
+        assert_eq!(super::explain("all_success", &done, &ids), None);
+        assert!(
+            super::explain("one_failed", &u, &ids)
+                .unwrap()
+                .contains("requires one upstream task failure")
+        );
+    }
+
     use super::Verdict::*;
     use super::*;
 

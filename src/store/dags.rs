@@ -651,6 +651,8 @@ pub struct DagFilter {
     pub owners: Vec<String>,
     /// Conditions one of the DAG's runs must meet together (none: no condition).
     pub runs: Filter,
+    /// `(user, true)`: the user's favourite DAGs only; `(user, false)`: the others.
+    pub favorite_of: Option<(String, bool)>,
     /// Default: by `dag_id`.
     pub order: Order,
     pub limit: i64,
@@ -693,6 +695,13 @@ impl DagFilter {
                 })
                 .collect();
             wh.raw(format!("({})", parts.join(" OR ")));
+        }
+        if let Some((user, yes)) = &self.favorite_of {
+            let a = wh.arg(user.clone());
+            let not = if *yes { "" } else { "NOT " };
+            wh.raw(format!(
+                "{not}EXISTS(SELECT 1 FROM dag_favorite f WHERE f.dag_id = d.dag_id AND f.user_id = {a})"
+            ));
         }
         if !self.runs.is_empty() {
             let mut sub = Where {
@@ -767,6 +776,54 @@ pub fn delete_dag(tx: &Tx<'_>, dag_id: &str) -> Result<Option<i64>> {
     }
     super::assets::refresh_active(tx)?;
     Ok(Some(n))
+}
+
+/// Marks `dag_id` a favourite of `user_id`; `false` when it already was.
+pub fn favorite(tx: &Tx<'_>, user_id: &str, dag_id: &str) -> Result<bool> {
+    let n = tx
+        .conn()
+        .execute(
+            "INSERT OR IGNORE INTO dag_favorite(user_id, dag_id) VALUES (?1, ?2)",
+            [user_id, dag_id],
+        )
+        .map_err(sql)?;
+    Ok(n == 1)
+}
+
+/// Unmarks `dag_id` as a favourite of `user_id`; `false` when it was not one.
+pub fn unfavorite(tx: &Tx<'_>, user_id: &str, dag_id: &str) -> Result<bool> {
+    let n = tx
+        .conn()
+        .execute(
+            "DELETE FROM dag_favorite WHERE user_id = ?1 AND dag_id = ?2",
+            [user_id, dag_id],
+        )
+        .map_err(sql)?;
+    Ok(n == 1)
+}
+
+/// Whether `dag_id` is a favourite of `user_id`.
+pub fn is_favorite(db: &Db<'_>, user_id: &str, dag_id: &str) -> Result<bool> {
+    db.conn()
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM dag_favorite WHERE user_id = ?1 AND dag_id = ?2)",
+            [user_id, dag_id],
+            |r| r.get(0),
+        )
+        .map_err(sql)
+}
+
+/// The absolute path of the file a bundle's `relative_fileloc` names, when a DAG that is not
+/// stale comes from it.
+pub fn file_of(db: &Db<'_>, bundle_name: &str, relative_fileloc: &str) -> Result<Option<String>> {
+    db.conn()
+        .query_row(
+            "SELECT fileloc FROM dag WHERE bundle_name = ?1 AND relative_fileloc = ?2 AND is_stale = 0 LIMIT 1",
+            [bundle_name, relative_fileloc],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)
 }
 
 /// The fields a tag list filters on (over `dag_tag t`).

@@ -30,7 +30,9 @@ macro_rules! migration {
     };
 }
 
-/// Every migration, in order; `version` is the 1-based position.
+/// Every migration, in order; `version` is the number its file name starts with. Numbers
+/// increase but may have gaps while branches that each add one are merged (0008 is another
+/// branch's): a migration is applied when `schema_migrations` does not record it.
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_init"),
     migration!(2, "0002_dags"),
@@ -40,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_trigger_wait"),
     migration!(7, "0007_registered_dags"),
     migration!(8, "0008_assets"),
+    migration!(9, "0009_hitl_favorites"),
     migration!(10, "0010_task_reschedule"),
 ];
 
@@ -80,8 +83,12 @@ pub fn status(path: &Path) -> Result<Status> {
 
 /// Applies every pending migration, each in one exclusive transaction.
 pub(super) fn apply(path: &Path, conn: &mut Connection) -> Result<Vec<Migration>> {
+    apply_list(path, conn, MIGRATIONS)
+}
+
+fn apply_list(path: &Path, conn: &mut Connection, list: &[Migration]) -> Result<Vec<Migration>> {
     let mut applied = Vec::new();
-    for m in MIGRATIONS {
+    for m in list {
         let fail = |err| StoreError::Migration {
             path: path.to_path_buf(),
             version: m.version,
@@ -94,7 +101,16 @@ pub(super) fn apply(path: &Path, conn: &mut Connection) -> Result<Vec<Migration>
         let current: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(fail)?;
-        if current >= m.version {
+        // A database before 0001 has no `schema_migrations` yet.
+        let recorded: bool = current > 0
+            && tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                    [m.version],
+                    |r| r.get(0),
+                )
+                .map_err(fail)?;
+        if recorded {
             continue;
         }
         tx.execute_batch(m.sql).map_err(fail)?;
@@ -115,7 +131,7 @@ pub(super) fn apply(path: &Path, conn: &mut Connection) -> Result<Vec<Migration>
             )
             .map_err(fail)?;
         }
-        tx.pragma_update(None, "user_version", m.version)
+        tx.pragma_update(None, "user_version", current.max(m.version))
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
         applied.push(*m);
@@ -142,7 +158,13 @@ mod tests {
             .collect();
         assert_eq!(files, listed, "migrations/ and MIGRATIONS disagree");
         for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1);
+            if i > 0 {
+                assert!(
+                    m.version > MIGRATIONS[i - 1].version,
+                    "{} out of order",
+                    m.name
+                );
+            }
             assert!(m.name.starts_with(&format!("{:04}_", m.version)));
         }
     }
@@ -156,5 +178,30 @@ mod tests {
         assert_eq!(applied.len(), MIGRATIONS.len());
         assert!(apply(&path, &mut conn).unwrap().is_empty());
         assert_eq!(status(&path).unwrap().current, latest());
+    }
+
+    #[test]
+    fn a_migration_numbered_below_the_latest_still_applies() {
+        // This branch's 0009 applied first, then another branch's 0008 arrives with a merge.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut conn = Connection::open(&path).unwrap();
+        apply_list(&path, &mut conn, MIGRATIONS).unwrap();
+        let eight = Migration {
+            version: 8,
+            name: "0008_merged_later",
+            sql: "CREATE TABLE merged_later(x);",
+        };
+        let mut merged: Vec<Migration> = MIGRATIONS.to_vec();
+        merged.insert(7, eight);
+        let applied = apply_list(&path, &mut conn, &merged).unwrap();
+        assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), [8]);
+        conn.execute("INSERT INTO merged_later VALUES (1)", [])
+            .unwrap();
+        let user_version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(user_version, latest());
+        assert!(apply_list(&path, &mut conn, &merged).unwrap().is_empty());
     }
 }

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod backfills;
 pub mod dags;
 pub mod filter;
+pub mod hitl;
 mod migrate;
 pub mod runs;
 pub mod sched;

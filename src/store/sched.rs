@@ -126,7 +126,11 @@ pub fn awaited_run(db: &Db<'_>, ti_id: &str) -> Result<Option<(Value, Option<Str
         .optional()
         .map_err(sql)?
         .flatten();
-    let Some(wait) = wait.and_then(|w| serde_json::from_str::<Value>(&w).ok()) else {
+    let Some(wait) = wait
+        .and_then(|w| serde_json::from_str::<Value>(&w).ok())
+        .filter(|w| w.get("dag_id").is_some())
+    else {
+        // Nothing, or a Human-in-the-loop wait (`{"hitl": ...}`), which ends by an answer.
         return Ok(None);
     };
     let state: Option<String> = conn
@@ -258,8 +262,15 @@ pub struct Resumed {
 }
 
 /// A try starts: the instance is running with a new try number — or, when it was rescheduled
-/// (a sensor between pokes), with the same try number and its first start date.
-pub fn start_try(tx: &Tx<'_>, ti_id: &str, now: &str, hostname: &str) -> Result<Started> {
+/// (a sensor between pokes), with the same try number and its first start date; `resuming`
+/// (a deferred try that resumes) keeps the try number too.
+pub fn start_try(
+    tx: &Tx<'_>,
+    ti_id: &str,
+    now: &str,
+    hostname: &str,
+    resuming: bool,
+) -> Result<Started> {
     let conn = tx.conn();
     let resumed: bool = conn
         .query_row(
@@ -271,13 +282,13 @@ pub fn start_try(tx: &Tx<'_>, ti_id: &str, now: &str, hostname: &str) -> Result<
     let try_number: i64 = conn
         .query_row(
             "UPDATE task_instance SET state = 'running',
-                 try_number = CASE WHEN ?4 THEN try_number ELSE try_number + 1 END,
+                 try_number = CASE WHEN ?4 OR (?5 AND try_number > 0) THEN try_number ELSE try_number + 1 END,
                  start_date = CASE WHEN ?4 THEN COALESCE(start_date, ?2) ELSE ?2 END,
                  queued_dttm = ?2, end_date = NULL, duration = NULL, next_retry_at = NULL,
-                 error = NULL, hostname = ?3, rescheduled = 0
+                 error = NULL, hostname = ?3, rescheduled = 0, trigger_wait = NULL
              WHERE id = ?1
              RETURNING try_number",
-            params![ti_id, now, hostname, resumed],
+            params![ti_id, now, hostname, resumed, resuming],
             |r| r.get(0),
         )
         .map_err(sql)?;
@@ -352,6 +363,42 @@ pub fn reschedule(tx: &Tx<'_>, ti: &TiRow, now: &str, at: &str, rendered: &str) 
     )
     .map_err(sql)?;
     Ok(())
+}
+
+/// A deferred task instance resumes: it is scheduled again, and its next start (the same try)
+/// calls `resume["method"]` with `resume["event"]` instead of `execute` (Airflow's
+/// `next_method` / `next_kwargs`). `false` when it is no longer deferred.
+pub fn resume(tx: &Tx<'_>, ti_id: &str, resume: &Value, now: &str) -> Result<bool> {
+    let n = tx
+        .conn()
+        .execute(
+            "UPDATE task_instance SET state = 'scheduled', scheduled_dttm = ?3, trigger_wait = ?2
+             WHERE id = ?1 AND state = 'deferred'",
+            params![
+                ti_id,
+                serde_json::json!({ "resume": resume }).to_string(),
+                now
+            ],
+        )
+        .map_err(sql)?;
+    Ok(n == 1)
+}
+
+/// What a scheduled task instance resumes with (see [`resume`]), if it resumes.
+pub fn resume_of(db: &Db<'_>, ti_id: &str) -> Result<Option<Value>> {
+    let wait: Option<String> = db
+        .conn()
+        .query_row(
+            "SELECT trigger_wait FROM task_instance WHERE id = ?1 AND state = 'scheduled'",
+            [ti_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?
+        .flatten();
+    Ok(wait
+        .and_then(|w| serde_json::from_str::<Value>(&w).ok())
+        .and_then(|mut w| w.get_mut("resume").map(Value::take)))
 }
 
 /// How a try ended, to record.

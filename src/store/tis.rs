@@ -165,7 +165,7 @@ pub fn clear(
         tx.execute(
             "UPDATE task_instance SET state = NULL, start_date = NULL, end_date = NULL, duration = NULL,
                  next_retry_at = NULL, error = NULL, pid = NULL, max_tries = try_number + ?2,
-                 rescheduled = 0
+                 rescheduled = 0, trigger_wait = NULL
              WHERE id = ?1",
             rusqlite::params![ti.id, retries(ti)],
         )

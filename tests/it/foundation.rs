@@ -238,17 +238,17 @@ fn db_commands_migrate_check_and_reset() {
     c.args(["db", "reset", "--yes"]);
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
-    // The latest schema version is the number of embedded migrations.
+    // The latest schema version is the highest number among the embedded migrations.
     let latest = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".sql")
+                .and_then(|n| n.split('_').next())
+                .and_then(|n| n.parse::<u32>().ok())
         })
-        .count();
+        .max()
+        .unwrap();
     assert!(out.contains(&format!("schema version {latest}")), "{out}");
     assert!(!marker.exists());
 }

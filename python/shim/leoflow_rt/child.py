@@ -19,7 +19,8 @@ from leoflow_rt.capture import LogSink, _Capture, _NullSink, _SinkHandler, _ts
 from leoflow_rt.context import RETURN_KEY, RuntimeTaskInstance, XComStore, check_json
 from leoflow_rt.runner import Runner, _one_line, write_result
 
-EXIT_CODES = {"success": 0, "failed": 1, "skipped": 99, "container": 0, "up_for_reschedule": 0}
+EXIT_CODES = {"success": 0, "failed": 1, "skipped": 99, "container": 0, "up_for_reschedule": 0,
+              "deferred": 0}
 
 
 # -- the forked child ------------------------------------------------------------------------

@@ -102,6 +102,7 @@ class RuntimeTaskInstance:
     def __init__(self, spec, store, sink):
         import pendulum
 
+        self.id = spec.get("ti_id")
         self.dag_id = spec.get("dag_id")
         self.task_id = spec.get("task_id")
         self.run_id = spec.get("run_id")

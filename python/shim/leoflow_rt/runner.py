@@ -182,7 +182,15 @@ class Runner:
                 except ContainerConfigError as e:
                     raise _Failure(str(e), type_name="ContainerConfigError",
                                    retryable=False) from None
-            result = op.execute(context)
+            resume = self.spec.get("resume")
+            if resume:
+                # A deferred try resuming (Airflow's next_method / next_kwargs).
+                from leoflow_rt.mapping import _decode_tags
+
+                method = getattr(op, resume.get("method") or "execute_complete")
+                result = method(context, _decode_tags(resume.get("event") or {}))
+            else:
+                result = op.execute(context)
             op.post_execute(context, result)
         finally:
             leave_task_context()
@@ -299,6 +307,16 @@ class Runner:
             except Exception:  # noqa: BLE001
                 pass
             state = "success"
+        except ex.TaskDeferred as e:
+            if not getattr(e.trigger, "_lf_hitl", False):
+                state = "failed"
+                error = e
+                self._fail(e)
+            else:
+                state = "deferred"
+                result["defer"] = _hitl_defer(e)
+                self.log("Task deferred: waiting for a Human-in-the-loop response (%s)"
+                         % (result["defer"]["hitl"].get("subject"),))
         except ex.DownstreamTasksSkipped as e:
             self.log("Skipping downstream tasks.")
             tasks = e.tasks if isinstance(e.tasks, list) else [e.tasks]
@@ -415,9 +433,9 @@ class Runner:
                     self.log("Could not render map_index_template %r: %s" % (template,
                                                                               _one_line(e)),
                              "warning")
-        if self.op is None or state in ("container", "up_for_reschedule"):
+        if self.op is None or state in ("container", "up_for_reschedule", "deferred"):
             # A container's outcome (and its callbacks) belongs to the server; a rescheduled
-            # sensor has not ended (Airflow runs no callback between pokes).
+            # sensor or a deferred try has not ended (Airflow runs no callback then).
             return
         if state == "success":
             self._callbacks("on_success_callback")
@@ -444,6 +462,23 @@ def _utc_iso(when):
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.timezone.utc)
     return when.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _hitl_defer(e):
+    """The ``defer`` object of a Human-in-the-loop deferral: the request the operator recorded
+    (``upsert_hitl_detail``), its deadline and the method to resume with."""
+    from airflow.sdk.execution_time import hitl
+
+    trigger = e.trigger
+    deadline = getattr(trigger, "timeout_datetime", None)
+    request = dict(hitl.pending)
+    if not request:
+        request = {"options": list(trigger.options), "subject": "", "body": None,
+                   "defaults": trigger.defaults, "multiple": bool(trigger.multiple),
+                   "params": dict(trigger.params or {}), "assigned_users": None}
+    return {"method_name": e.method_name, "kwargs": e.kwargs,
+            "timeout_at": deadline.isoformat() if deadline is not None else None,
+            "hitl": _jsonable_copy(request)}
 
 
 def _outlet_events(accessors):

@@ -328,7 +328,18 @@ def task_to_json(task, dag):
         "inlet_assets": _asset_defs(_lineage(task, "inlets")),
         "outlet_assets": _asset_defs(_lineage(task, "outlets")),
         "image": task_image(task),
+        "extra_links": _extra_links(task),
     }
+
+
+def _extra_links(task):
+    """The names of the operator's extra links (``operator_extra_links``), sorted."""
+    names = set()
+    for link in getattr(task, "operator_extra_links", None) or ():
+        name = getattr(link, "name", None)
+        if isinstance(name, str) and name:
+            names.add(name)
+    return sorted(names)
 
 
 def _default_args(default_args):

@@ -346,6 +346,14 @@ class BaseOperator(AbstractOperator, metaclass=BaseOperatorMeta):
         return OperatorPartial.create(cls, kwargs)
 
     # -- run time (used by a task runtime, never at parse time) ------------------------------
+    def defer(self, *, trigger, method_name, kwargs=None, timeout=None):
+        """Airflow's deferral: the task waits for ``trigger`` without a process, then
+        ``method_name`` is called. Leoflow Lite runs Human-in-the-loop triggers only."""
+        from airflow.sdk.exceptions import TaskDeferred
+
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs,
+                           timeout=timeout)
+
     def execute(self, context):
         raise NotImplementedError("%s must implement execute(context)" % type(self).__name__)
 
