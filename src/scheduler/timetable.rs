@@ -57,7 +57,9 @@ pub fn next_tick(dag: &Dag, after: Option<DateTime<Utc>>) -> Option<DateTime<Utc
             None => start.unwrap_or(DateTime::<Utc>::MIN_UTC),
         },
         // Continuous and asset-triggered DAGs are not driven by a clock.
-        Schedule::Continuous | Schedule::Assets { .. } => return None,
+        // A plugin timetable's runs come from its Python `next_dagrun_info`, which Lite does
+        // not call yet: such DAGs run when triggered.
+        Schedule::Continuous | Schedule::Assets { .. } | Schedule::Custom { .. } => return None,
     };
     match end {
         Some(e) if tick > e => None,

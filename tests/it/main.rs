@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod auth;
 mod authoring;
+mod authoring_more;
 mod browser;
 mod containers;
 mod deploy;

@@ -176,3 +176,7 @@ class AirflowProviderDeprecationWarning(DeprecationWarning):
 class FailFastDagInvalidTriggerRule(AirflowException):
     def __str__(self):
         return "A 'fail_fast' dag can only have the 'all_success' trigger rule"
+
+
+class AirflowOptionalProviderFeatureException(AirflowException):
+    """Raise by providers when imports are missing for optional provider features."""

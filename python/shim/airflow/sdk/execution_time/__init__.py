@@ -1,0 +1,1 @@
+"""``airflow.sdk.execution_time``: the pieces of Airflow's task runner DAG code imports."""
