@@ -61,6 +61,10 @@ def main(argv):
             return worker.parse_main(argv[2:])
         worker.prewarm()
         return worker.worker_main(argv[2:])
+    if cmd == "plugins":
+        from leoflow_rt import plugins
+
+        return plugins.main(argv[2:])
     if cmd == "zygote":
         _ensure_bytecode()
         import leoflow_rt.zygote as zygote

@@ -4,12 +4,15 @@
 //! answered empty in Airflow's shapes. Also the multi-column `order_by` those lists share.
 
 use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params::Params;
 use super::resources;
 use super::routes::Group;
-use super::{ApiError, config, connections, event_logs};
+use super::task_instances::path_int;
+use super::{ApiError, AppState, config, connections, event_logs};
 use crate::ops::resources::{Connections, Pools, Variables};
 use crate::store::filter::Order;
 
@@ -87,14 +90,62 @@ fn empty(list: &str, p: &Params) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ list: [], "total_entries": 0 })))
 }
 
-/// `GET /plugins`: Lite loads no Airflow plugins.
-async fn plugins(p: Params) -> Result<Json<Value>, ApiError> {
-    empty("plugins", &p)
+/// The plugins of the DAG folder's `plugins/` folder (`dag::plugins`), loaded on the blocking
+/// pool; listeners are logged as ignored.
+async fn load_plugins(s: &AppState) -> Result<crate::dag::plugins::Report, ApiError> {
+    let (python, home, dags) = (
+        s.config.python.clone(),
+        s.config.home.clone(),
+        s.config.dags_folder.clone(),
+    );
+    let report = tokio::task::spawn_blocking(move || {
+        let path = std::env::var("PATH").ok();
+        let py = crate::python::resolve(&python, path.as_deref()).map_err(|e| e.to_string())?;
+        let runtime = crate::dag::runtime::ensure(&home).map_err(|e| e.to_string())?;
+        crate::dag::plugins::load(
+            &py.executable,
+            &runtime,
+            &dags,
+            std::time::Duration::from_secs(30),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(ApiError::internal)?;
+    for w in &report.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(report)
 }
 
-/// `GET /plugins/importErrors`.
-async fn plugin_import_errors() -> Json<Value> {
-    Json(json!({"import_errors": [], "total_entries": 0}))
+/// `GET /plugins`: the plugins of `plugins/` next to the DAG folder, in Airflow's
+/// `PluginResponse` shape, sorted by name.
+async fn plugins(State(s): State<AppState>, p: Params) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = p.page()?;
+    let report = load_plugins(&s).await?;
+    let total = report.plugins.len();
+    let plugins: Vec<Value> = report
+        .plugins
+        .into_iter()
+        .skip(offset.max(0) as usize)
+        .take(limit.max(0) as usize)
+        .map(|mut v| {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("priority_weight_strategies");
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({"plugins": plugins, "total_entries": total})))
+}
+
+/// `GET /plugins/importErrors`: the plugin files that failed to import (`source`, `error`).
+async fn plugin_import_errors(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let report = load_plugins(&s).await?;
+    let total = report.import_errors.len();
+    Ok(Json(
+        json!({"import_errors": report.import_errors, "total_entries": total}),
+    ))
 }
 
 /// `GET /providers`: operators come from Lite's built-in shim, not installed providers.

@@ -264,6 +264,11 @@ fn timetable_description(d: &Dag) -> Value {
             }
         }
         Some(Schedule::Assets { .. }) => json!("Triggered by assets"),
+        Some(Schedule::Custom { extra, .. }) => extra
+            .get("description")
+            .filter(|v| !v.is_null())
+            .cloned()
+            .unwrap_or_else(|| json!("")),
         Some(Schedule::Cron { expr, .. }) => crate::dag::validate::check_cron(expr)
             .map(|c| json!(c.describe()))
             .unwrap_or(Value::Null),

@@ -93,6 +93,7 @@ pub fn compile(dag: &Dag, opts: &Options) -> Result<Compiled, Vec<String>> {
                 Schedule::Delta { seconds, .. } => format!("a timedelta schedule ({seconds} s)"),
                 Schedule::Once => "schedule \"@once\"".into(),
                 Schedule::Continuous => "schedule \"@continuous\"".into(),
+                Schedule::Custom { class, .. } => format!("the plugin timetable {class}"),
                 _ => "an asset-triggered schedule".into(),
             };
             errors.push(format!(

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod model;
 pub mod params;
 pub mod parser;
+pub mod plugins;
 pub mod project;
 pub mod registered;
 pub mod runtime;

@@ -110,6 +110,14 @@ pub enum Schedule {
         #[serde(flatten)]
         extra: Map<String, Value>,
     },
+    /// A user timetable (a plugin's): `class`, `summary`, `description`. Runs are triggered;
+    /// the scheduler does not compute its ticks.
+    Custom {
+        #[serde(default)]
+        class: String,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    },
 }
 
 impl Schedule {
@@ -358,9 +366,72 @@ impl Task {
             })
             .collect()
     }
+
+    fn flag(&self, key: &str) -> bool {
+        self.extra
+            .get(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// A setup task (`as_setup()`, `@setup`).
+    pub fn is_setup(&self) -> bool {
+        self.flag("is_setup")
+    }
+
+    /// A teardown task (`as_teardown()`, `@teardown`).
+    pub fn is_teardown(&self) -> bool {
+        self.flag("is_teardown")
+    }
+
+    /// A teardown whose failure fails the run (`on_failure_fail_dagrun=True`).
+    pub fn on_failure_fail_dagrun(&self) -> bool {
+        self.flag("on_failure_fail_dagrun")
+    }
+
+    /// The closest mapped task group (`@task_group ... .expand()`) the task is in.
+    pub fn mapped_group(&self) -> Option<&str> {
+        self.extra.get("mapped_group").and_then(Value::as_str)
+    }
 }
 
 impl Dag {
+    /// The `mapped` spec (`expand`, `expand_kwargs`, `partial`) of a mapped task group.
+    pub fn group_mapping(&self, group_id: &str) -> Option<&Value> {
+        self.task_groups
+            .iter()
+            .find(|g| g.get("group_id").and_then(Value::as_str) == Some(group_id))
+            .and_then(|g| g.get("mapped"))
+            .filter(|m| !m.is_null())
+    }
+
+    /// Airflow's `_tis_for_dagrun_state`: the tasks whose states decide a finished run's
+    /// state. Teardowns (unless `on_failure_fail_dagrun`) are ignored: a task whose only
+    /// downstreams are such teardowns counts as a leaf.
+    pub fn effective_leaves(&self) -> std::collections::BTreeSet<&str> {
+        let down = self.downstream();
+        let ignorable = |t: &Task| t.is_teardown() && !t.on_failure_fail_dagrun();
+        let mut out: std::collections::BTreeSet<&str> = self
+            .tasks
+            .iter()
+            .filter(|t| {
+                !ignorable(t)
+                    && down[t.task_id.as_str()]
+                        .iter()
+                        .all(|d| self.task(d).is_some_and(ignorable))
+            })
+            .map(|t| t.task_id.as_str())
+            .collect();
+        if out.is_empty() {
+            out = down
+                .iter()
+                .filter(|(_, d)| d.is_empty())
+                .map(|(id, _)| *id)
+                .collect();
+        }
+        out
+    }
+
     /// The task with this id.
     pub fn task(&self, task_id: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.task_id == task_id)

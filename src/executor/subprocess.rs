@@ -282,8 +282,9 @@ async fn run_kind(
     )
     .await;
     // A map index runs through the Python runtime, which resolves its share of the expand
-    // input (for classic operators too: BashOperator.partial().expand(...)).
-    let kind = if t.mapped.is_some() && t.kind != "empty" {
+    // input (for classic operators too: BashOperator.partial().expand(...)), as does a task
+    // of a mapped task group (its arguments may be the group's mapped arguments).
+    let kind = if (t.mapped.is_some() || t.mapped_group().is_some()) && t.kind != "empty" {
         "python"
     } else {
         t.kind.as_str()

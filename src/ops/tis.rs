@@ -59,6 +59,111 @@ pub fn with_relatives(dag: &Dag, ids: &BTreeSet<String>, up: bool, down: bool) -
     out
 }
 
+/// Every task upstream (or downstream) of `id`, transitively.
+fn flat_relatives<'a>(dag: &'a Dag, id: &str, up: bool) -> BTreeSet<&'a str> {
+    let downstream = dag.downstream();
+    let mut out = BTreeSet::new();
+    let mut stack = vec![id.to_string()];
+    while let Some(id) = stack.pop() {
+        let next: Vec<&str> = if up {
+            dag.task(&id)
+                .map(|t| t.upstream.iter().map(String::as_str).collect())
+                .unwrap_or_default()
+        } else {
+            downstream.get(id.as_str()).cloned().unwrap_or_default()
+        };
+        for n in next {
+            if let Some(t) = dag.task(n)
+                && out.insert(t.task_id.as_str())
+            {
+                stack.push(n.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Airflow's `get_upstreams_only_setups_and_teardowns`: the relevant setups upstream of
+/// `id` (those with no teardown, or with a teardown downstream of `id`) and their teardowns.
+fn relevant_setups_and_teardowns<'a>(dag: &'a Dag, id: &str) -> Vec<&'a str> {
+    let downstream = dag.downstream();
+    let down_teardowns: BTreeSet<&str> = flat_relatives(dag, id, false)
+        .into_iter()
+        .filter(|d| dag.task(d).is_some_and(|t| t.is_teardown()))
+        .collect();
+    let mut out = Vec::new();
+    for u in flat_relatives(dag, id, true) {
+        if !dag.task(u).is_some_and(|t| t.is_setup()) {
+            continue;
+        }
+        let teardowns: Vec<&str> = downstream[u]
+            .iter()
+            .copied()
+            .filter(|d| dag.task(d).is_some_and(|t| t.is_teardown()))
+            .collect();
+        if teardowns.is_empty() || teardowns.iter().any(|t| down_teardowns.contains(t)) {
+            out.push(u);
+            out.extend(teardowns.into_iter().filter(|t| *t != id));
+        }
+    }
+    out
+}
+
+/// Task ids to clear: `base` with their relatives, plus the setups and teardowns that go with
+/// them, as Airflow's `DAG.partial_subset` does: clearing a task clears its relevant setups
+/// and their teardowns; clearing a setup without its downstream clears its teardowns.
+pub fn clear_selection(
+    dag: &Dag,
+    base: &BTreeSet<String>,
+    up: bool,
+    down: bool,
+) -> BTreeSet<String> {
+    let mut out = with_relatives(dag, base, up, down);
+    let downstream = dag.downstream();
+    for id in base {
+        let Some(t) = dag.task(id) else { continue };
+        let plain = |t: &crate::dag::Task| !t.is_setup() && !t.is_teardown();
+        if down {
+            for rel in flat_relatives(dag, id, false) {
+                if !base.contains(rel) && dag.task(rel).is_some_and(plain) {
+                    out.extend(
+                        relevant_setups_and_teardowns(dag, rel)
+                            .into_iter()
+                            .map(String::from),
+                    );
+                }
+            }
+        }
+        if up {
+            for u in flat_relatives(dag, id, true) {
+                if dag.task(u).is_some_and(|t| t.is_setup()) {
+                    out.extend(
+                        downstream[u]
+                            .iter()
+                            .filter(|d| **d != id && dag.task(d).is_some_and(|t| t.is_teardown()))
+                            .map(|d| d.to_string()),
+                    );
+                }
+            }
+        } else if plain(t) {
+            out.extend(
+                relevant_setups_and_teardowns(dag, id)
+                    .into_iter()
+                    .map(String::from),
+            );
+        }
+        if t.is_setup() && !down {
+            out.extend(
+                downstream[id.as_str()]
+                    .iter()
+                    .filter(|d| dag.task(d).is_some_and(|t| t.is_teardown()))
+                    .map(|d| d.to_string()),
+            );
+        }
+    }
+    out
+}
+
 /// The task instances a clear request selects, with their runs and DAG models.
 fn select(
     db: &Db<'_>,
@@ -105,7 +210,7 @@ fn select(
         let dag = std::sync::Arc::new(dag);
         let wanted: Option<BTreeSet<String>> = r.task_ids.as_ref().map(|sel| {
             let base: BTreeSet<String> = sel.iter().map(|(t, _)| t.clone()).collect();
-            with_relatives(&dag, &base, r.include_upstream, r.include_downstream)
+            clear_selection(&dag, &base, r.include_upstream, r.include_downstream)
         });
         for t in tis {
             let state_ok = (!r.only_failed

@@ -1130,6 +1130,7 @@ fn apply(
                 error,
             } => sched::end_wait(tx, ti_id, state, error.as_deref(), now_s)?,
             Change::Expand { ti_id, new_ids } => sched::expand(tx, ti_id, new_ids, now_s)?,
+            Change::ExpandPending { ti_id, new_ids } => sched::expand_pending(tx, ti_id, new_ids)?,
             Change::EndUnrun {
                 ti_id,
                 state,

@@ -85,6 +85,9 @@ pub enum Change {
     },
     /// A mapped task's placeholder becomes map index 0, and `new_ids` indexes 1.. are added.
     Expand { ti_id: String, new_ids: Vec<String> },
+    /// A task of a mapped task group: its placeholder becomes map index 0 and `new_ids`
+    /// indexes 1.. are added, all without a state (their trigger rules decide them).
+    ExpandPending { ti_id: String, new_ids: Vec<String> },
     /// An instance ends without running (nothing to map, an unmappable input, a timeout).
     EndUnrun {
         ti_id: String,
@@ -160,25 +163,67 @@ pub fn evaluate(
     let mut changed = true;
     while changed {
         changed = false;
-        // Every map index of a mapped upstream counts, as in Airflow.
-        let mut states: HashMap<String, Vec<Option<String>>> = HashMap::new();
+        // Every map index of a mapped upstream counts, as in Airflow; within a mapped task
+        // group, only the same map index of an upstream in the same group.
+        let mut states: HashMap<String, Vec<(i64, Option<String>)>> = HashMap::new();
         for t in &tis {
             states
                 .entry(t.task_id.clone())
                 .or_default()
-                .push(t.state.clone());
+                .push((t.map_index, t.state.clone()));
         }
         let mut expand = Vec::new();
+        let mut expand_group = Vec::new();
         for (i, ti) in tis.iter_mut().enumerate() {
             let verdict = match ti.state.as_deref() {
                 None => {
                     let Some(task) = dag.task(&ti.task_id) else {
                         continue;
                     };
-                    let up =
-                        Upstream::tally(task.upstream.iter().flat_map(|u| {
-                            states.get(u).into_iter().flatten().map(|s| s.as_deref())
-                        }));
+                    let group = task.mapped_group();
+                    if let Some(g) = group
+                        && ti.map_index == -1
+                    {
+                        match group_inputs_ready(dag, g, &states) {
+                            Some(true) => {
+                                expand_group.push(i);
+                                continue;
+                            }
+                            Some(false) => continue,
+                            // An input failed or was skipped: the trigger rule decides.
+                            None => {}
+                        }
+                    }
+                    let of = |u: &String| -> Vec<Option<&str>> {
+                        let all = states.get(u).map(Vec::as_slice).unwrap_or_default();
+                        let same_group = group.is_some()
+                            && ti.map_index >= 0
+                            && dag.task(u).and_then(|t| t.mapped_group()) == group;
+                        if !same_group {
+                            return all.iter().map(|(_, s)| s.as_deref()).collect();
+                        }
+                        let mine: Vec<Option<&str>> = all
+                            .iter()
+                            .filter(|(m, _)| *m == ti.map_index)
+                            .map(|(_, s)| s.as_deref())
+                            .collect();
+                        if mine.is_empty() {
+                            // Not expanded (it ended unexpanded): its placeholder decides.
+                            all.iter().map(|(_, s)| s.as_deref()).collect()
+                        } else {
+                            mine
+                        }
+                    };
+                    let mut up = Upstream::tally(task.upstream.iter().flat_map(&of));
+                    for u in task
+                        .upstream
+                        .iter()
+                        .filter(|u| dag.task(u).is_some_and(|t| t.is_setup()))
+                    {
+                        for s in of(u) {
+                            up.add_setup(s);
+                        }
+                    }
                     let v = rules::evaluate(&task.trigger_rule, &up);
                     if v == Verdict::Run && ti.map_index == -1 && task.mapped.is_some() {
                         expand.push(i);
@@ -214,6 +259,11 @@ pub fn evaluate(
         }
         for i in expand {
             let added = expand_one(run, dag, &mut tis, i, xcom, new_id, &mut p);
+            tis.extend(added);
+            changed = true;
+        }
+        for i in expand_group {
+            let added = expand_in_group(run, dag, &mut tis, i, xcom, new_id, &mut p);
             tis.extend(added);
             changed = true;
         }
@@ -354,13 +404,14 @@ fn expand_one(
 }
 
 /// A run's final state once every task instance finished: failed when a leaf failed or
-/// upstream-failed, else success; `None` while any is unfinished.
+/// upstream-failed, else success; `None` while any is unfinished. Leaves are Airflow's
+/// effective leaves: teardowns are ignored unless `on_failure_fail_dagrun`.
 fn verdict_of_run(dag: &Dag, tis: &[TiRow]) -> Option<&'static str> {
     if !tis.iter().all(|t| state::is_finished(t.state.as_deref())) {
         return None;
     }
-    let down = dag.downstream();
-    let leaf = |t: &TiRow| down.get(t.task_id.as_str()).is_none_or(|d| d.is_empty());
+    let leaves = dag.effective_leaves();
+    let leaf = |t: &TiRow| leaves.contains(t.task_id.as_str()) || dag.task(&t.task_id).is_none();
     let failed = tis.iter().filter(|t| leaf(t)).any(|t| {
         matches!(
             t.state.as_deref(),
@@ -372,6 +423,112 @@ fn verdict_of_run(dag: &Dag, tis: &[TiRow]) -> Option<&'static str> {
     } else {
         state::SUCCESS
     })
+}
+
+/// Whether the expand input of mapped task group `group` can be resolved: `None` when the
+/// group is not mapped (the DAG changed), `Some(false)` while a task it reads XCom from has
+/// not finished, `Some(true)` once all of them succeeded. When one of them did not succeed,
+/// the group's tasks are left to their trigger rules (`None` as well), as in Airflow.
+fn group_inputs_ready(
+    dag: &Dag,
+    group: &str,
+    states: &HashMap<String, Vec<(i64, Option<String>)>>,
+) -> Option<bool> {
+    let spec = dag.group_mapping(group)?;
+    let mut refs = Vec::new();
+    xcom_refs(spec, &mut refs);
+    let mut all_success = true;
+    for r in refs {
+        for (_, s) in states.get(r).map(Vec::as_slice).unwrap_or_default() {
+            if !state::is_finished(s.as_deref()) {
+                return Some(false);
+            }
+            all_success &= s.as_deref() == Some(state::SUCCESS);
+        }
+    }
+    all_success.then_some(true)
+}
+
+/// The task ids an expand spec reads XCom from.
+fn xcom_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(id) = m
+                .get("__xcomarg__")
+                .and_then(|a| a.get("task_id"))
+                .and_then(Value::as_str)
+            {
+                out.push(id);
+            }
+            m.values().for_each(|x| xcom_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| xcom_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Expands the placeholder `tis[i]` of a task in a mapped task group into the group's map
+/// indexes 0..n, each left without a state so that its trigger rule decides it against the
+/// same map index of its upstreams in the group; zero items skip it, an unmappable input
+/// fails it. Returns the added instances.
+fn expand_in_group(
+    run: &RunRow,
+    dag: &Dag,
+    tis: &mut [TiRow],
+    i: usize,
+    xcom: &XcomLookup<'_>,
+    new_id: &mut dyn FnMut() -> String,
+    p: &mut RunPlan,
+) -> Vec<TiRow> {
+    let Some(group) = dag.task(&tis[i].task_id).and_then(|t| t.mapped_group()) else {
+        return Vec::new();
+    };
+    let spec = dag.group_mapping(group).cloned().unwrap_or_default();
+    let src = RunXcom {
+        tis,
+        run,
+        dag,
+        xcom,
+    };
+    let result = mapping::expand_len(group, &spec, &src);
+    let ti = &mut tis[i];
+    let n = match result {
+        Ok(0) | Err(_) => {
+            let (st, error) = match result {
+                Err(e) => (state::FAILED, Some(e)),
+                _ => (state::SKIPPED, None),
+            };
+            ti.state = Some(st.into());
+            p.changes.push(Change::EndUnrun {
+                ti_id: ti.id.clone(),
+                state: st,
+                error,
+            });
+            p.events.push(("task_instance", ti_event(ti)));
+            return Vec::new();
+        }
+        Ok(n) => n,
+    };
+    ti.map_index = 0;
+    let new_ids: Vec<String> = (1..n).map(|_| new_id()).collect();
+    let added = new_ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| TiRow {
+            id: id.clone(),
+            map_index: k as i64 + 1,
+            ..ti.clone()
+        })
+        .collect();
+    p.changes.push(Change::ExpandPending {
+        ti_id: ti.id.clone(),
+        new_ids,
+    });
+    p.events.push((
+        "task_instance",
+        json!({"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": -1, "state": null, "expanded": n}),
+    ));
+    added
 }
 
 /// The XCom of one run, as the mapping code reads it: a mapped upstream by its number of map

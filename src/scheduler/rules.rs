@@ -47,6 +47,11 @@ pub struct Upstream {
     pub failed: usize,
     pub upstream_failed: usize,
     pub removed: usize,
+    /// Direct upstreams that are setup tasks, and how many of them succeeded or skipped
+    /// (for `all_done_setup_success`).
+    pub setups: usize,
+    pub setup_success: usize,
+    pub setup_skipped: usize,
 }
 
 impl Upstream {
@@ -65,6 +70,16 @@ impl Upstream {
             }
         }
         u
+    }
+
+    /// Counts one upstream setup task's state (on top of [`Upstream::tally`]).
+    pub fn add_setup(&mut self, s: Option<&str>) {
+        self.setups += 1;
+        match s {
+            Some(state::SUCCESS) => self.setup_success += 1,
+            Some(state::SKIPPED) => self.setup_skipped += 1,
+            _ => {}
+        }
     }
 
     fn done(&self) -> usize {
@@ -162,11 +177,25 @@ pub fn evaluate(rule: &str, u: &Upstream) -> Verdict {
                 Wait
             }
         }
-        "all_done" | "all_done_setup_success" => {
+        "all_done" => {
             if u.all_done() {
                 Run
             } else {
                 Wait
+            }
+        }
+        // A teardown: runs once everything upstream is done, unless its setups all skipped
+        // (skipped) or none of them succeeded (upstream failed), as Airflow's
+        // `TriggerRuleDep`.
+        "all_done_setup_success" => {
+            if !u.all_done() {
+                Wait
+            } else if u.setups > 0 && u.setup_skipped >= u.setups {
+                Skip
+            } else if u.setups > 0 && u.setup_success == 0 {
+                UpstreamFailed
+            } else {
+                Run
             }
         }
         "all_done_min_one_success" => {
@@ -328,6 +357,21 @@ mod tests {
         for (rule, states, want) in cases {
             assert_eq!(evaluate(rule, &t(states)), *want, "{rule} with {states:?}");
         }
+        let mut teardown = t(&[S, F]);
+        teardown.add_setup(S);
+        assert_eq!(evaluate("all_done_setup_success", &teardown), Run);
+        let mut teardown = t(&[F, U]);
+        teardown.add_setup(F);
+        assert_eq!(
+            evaluate("all_done_setup_success", &teardown),
+            UpstreamFailed
+        );
+        let mut teardown = t(&[K, K]);
+        teardown.add_setup(K);
+        assert_eq!(evaluate("all_done_setup_success", &teardown), Skip);
+        let mut teardown = t(&[S, R]);
+        teardown.add_setup(S);
+        assert_eq!(evaluate("all_done_setup_success", &teardown), Wait);
         for rule in crate::dag::model::TRIGGER_RULES {
             assert_eq!(evaluate(rule, &t(&[])), Run, "{rule} without upstream");
         }

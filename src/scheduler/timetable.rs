@@ -66,8 +66,9 @@ pub fn next_tick(dag: &Dag, after: Option<DateTime<Utc>>) -> Option<DateTime<Utc
             None => start.unwrap_or(DateTime::<Utc>::MIN_UTC),
         },
         // Continuous and asset-triggered DAGs are not driven by a clock (the scheduler creates
-        // their runs from other conditions).
-        Schedule::Continuous | Schedule::Assets { .. } => return None,
+        // their runs from other conditions). A plugin timetable's runs come from its Python
+        // `next_dagrun_info`, which Lite does not call yet: such DAGs run when triggered.
+        Schedule::Continuous | Schedule::Assets { .. } | Schedule::Custom { .. } => return None,
     };
     match end {
         Some(e) if tick > e => None,

@@ -198,17 +198,30 @@ pub fn end_unrun(
 /// Expands the placeholder (`map_index` -1) of a mapped task into `n` scheduled map indexes
 /// (the placeholder becomes index 0); the new rows' ids are `ids` (one per index 1..n).
 pub fn expand(tx: &Tx<'_>, ti_id: &str, ids: &[String], now: &str) -> Result<()> {
+    expand_as(tx, ti_id, ids, Some(now))
+}
+
+/// Like [`expand`], but every map index is left without a state (tasks of a mapped task
+/// group, which their trigger rules then decide index by index).
+pub fn expand_pending(tx: &Tx<'_>, ti_id: &str, ids: &[String]) -> Result<()> {
+    expand_as(tx, ti_id, ids, None)
+}
+
+/// Map index 0 for the placeholder, new rows for `ids`: scheduled at `scheduled` when given,
+/// else without a state.
+fn expand_as(tx: &Tx<'_>, ti_id: &str, ids: &[String], scheduled: Option<&str>) -> Result<()> {
     let conn = tx.conn();
+    let state = scheduled.map(|_| "scheduled");
     conn.execute(
-        "UPDATE task_instance SET map_index = 0, state = 'scheduled', scheduled_dttm = ?2 WHERE id = ?1",
-        params![ti_id, now],
+        "UPDATE task_instance SET map_index = 0, state = ?3, scheduled_dttm = ?2 WHERE id = ?1",
+        params![ti_id, scheduled, state],
     )
     .map_err(sql)?;
     for (i, id) in ids.iter().enumerate() {
         conn.execute(
             "INSERT INTO task_instance(id, dag_id, run_id, task_id, map_index, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id, state, scheduled_dttm)
-             SELECT ?2, dag_id, run_id, task_id, ?3, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id, 'scheduled', ?4 FROM task_instance WHERE id = ?1",
-            params![ti_id, id, i as i64 + 1, now],
+             SELECT ?2, dag_id, run_id, task_id, ?3, max_tries, operator, pool, pool_slots, priority_weight, dag_version_id, ?5, ?4 FROM task_instance WHERE id = ?1",
+            params![ti_id, id, i as i64 + 1, scheduled, state],
         )
         .map_err(sql)?;
     }

@@ -6,6 +6,7 @@ mod api;
 mod assets;
 mod auth;
 mod authoring;
+mod authoring_more;
 mod browser;
 mod containers;
 mod contract;

@@ -31,3 +31,4 @@ class DagRunAlreadyExists(AirflowBadRequest):
 class SerializationError(AirflowException):
     pass
 
+from airflow.sdk.exceptions import AirflowOptionalProviderFeatureException  # noqa: E402,F401

@@ -24,7 +24,8 @@ NETWORK_MODES = ("bridge", "none")
 _BYTE_UNITS = {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 #: Decorators removed from a ``@task.docker`` function's source (Airflow removes these).
 _TASK_DECORATORS = ("task.docker", "docker_task", "setup", "teardown", "task.skip_if",
-                    "task.run_if")
+                    "task.run_if", "task.external_python", "task.branch_external_python",
+                    "external_python_task", "branch_external_python_task")
 
 
 class ContainerConfigError(ValueError):

@@ -31,6 +31,13 @@ def prepare_sys_path(path, dags_folder=None):
     extra = [os.path.dirname(path)]
     if dags_folder:
         extra.append(os.path.abspath(dags_folder))
+        # Airflow puts its plugins folder on sys.path; Lite's is plugins/ next to the DAG
+        # folder (leoflow_rt.plugins).
+        from leoflow_rt.plugins import plugins_folder
+
+        folder = plugins_folder(dags_folder)
+        if os.path.isdir(folder):
+            extra.append(folder)
     pos = len(sys.path)
     for i, p in enumerate(sys.path):
         if p.endswith(os.sep + "fallback") and os.path.isdir(os.path.join(p, "pendulum")):

@@ -114,10 +114,24 @@ class XComResolver:
             ZipXComArg,
         )
 
+        from airflow.sdk.definitions.taskgroup import MappedArgument
+
+        if isinstance(arg, MappedArgument):
+            return self._group_kwargs(arg.group)[arg._key]
         if isinstance(arg, PlainXComArg):
             op = arg.operator
             store = self.ti._store
             if getattr(op, "is_mapped", False):
+                return store.get_all(op.task_id, arg.key) or []
+            group = op.get_closest_mapped_task_group()
+            if group is not None:
+                # Airflow's relevant upstream map indexes: the same index within the same
+                # mapped task group, every index from outside it.
+                task = self.context.get("task") if self.context else None
+                mine = task.get_closest_mapped_task_group() if task is not None else None
+                if mine is group and self.ti.map_index >= 0:
+                    v = store.get_one(op.task_id, arg.key, self.ti.map_index)
+                    return None if v is _MISSING else v
                 return store.get_all(op.task_id, arg.key) or []
             v = store.get_one(op.task_id, arg.key, None)
             if v is not _MISSING and v is not None:
@@ -134,6 +148,20 @@ class XComResolver:
         if isinstance(arg, ConcatXComArg):
             return _ConcatResult([self.resolve(a) for a in arg.args])
         return arg.resolve(self.context)
+
+    def _group_kwargs(self, group):
+        """The function arguments of mapped task group ``group`` at this TI's map index."""
+        if group is None:
+            raise RuntimeError("a MappedArgument outside its mapped task group")
+        cache = self.__dict__.setdefault("_groups", {})
+        kwargs = cache.get(id(group))
+        if kwargs is None:
+            if self.ti.map_index < 0:
+                raise RuntimeError("task %r is in mapped task group %r but runs without a "
+                                   "map index" % (self.ti.task_id, group.group_id))
+            kwargs = self._local_map_kwargs(group, self.ti.map_index)[0]
+            cache[id(group)] = kwargs
+        return kwargs
 
     def _resolve_nested(self, value, depth=0):
         from airflow.sdk.definitions._internal.mixins import ResolveMixin

@@ -156,11 +156,12 @@ class Runner:
                 self.fields.seen_oids.update(id(getattr(op, k, None)) for k in resolved_keys)
             ti.is_mapped = True
         else:
-            if ti.map_index >= 0:
+            in_mapped_group = task.get_closest_mapped_task_group() is not None
+            if ti.map_index >= 0 and not in_mapped_group:
                 raise _Failure("Task %r is not mapped but map_index is %d"
                                % (task.task_id, ti.map_index))
             op = task
-            ti.is_mapped = False
+            ti.is_mapped = in_mapped_group
         self.op = op
         ti.task = op
         self.context["task"] = op
@@ -205,6 +206,11 @@ class Runner:
             for operator, _key in XComArg.iter_xcom_references(t.expand_input):
                 if operator.task_id == self.task.task_id:
                     return True
+        for g in self.dag.task_group.iter_task_groups():
+            if getattr(g, "is_mapped", False):
+                for operator, _key in g.iter_references():
+                    if operator.task_id == self.task.task_id:
+                        return True
         return False
 
     def _push_return(self, value):

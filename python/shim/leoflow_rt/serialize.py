@@ -130,6 +130,11 @@ def _encode_airflow(v, depth):
         key = "zip" if isinstance(v, ZipXComArg) else "concat"
         inner[key] = [encode(a, depth + 1) for a in v.args[1:]]
         return {"__xcomarg__": inner}
+    from airflow.sdk.definitions.taskgroup import MappedArgument
+
+    if isinstance(v, MappedArgument):
+        gid = v.group.group_id if v.group is not None else None
+        return {"__mapped_arg__": {"group_id": gid, "key": v._key}}
     if isinstance(v, DagParam):
         return {"__dagparam__": {"name": v._name, "default": encode(v._default, depth + 1)}}
     if isinstance(v, Param):
@@ -271,6 +276,40 @@ def _asset_defs(items):
     return out
 
 
+def _mapped_group_id(task):
+    g = task.get_closest_mapped_task_group()
+    return g.group_id if g is not None else None
+
+
+def _group_mapping(g):
+    """A mapped task group's expand input, in the shape of TASK ``mapped``."""
+    if not getattr(g, "is_mapped", False):
+        return None
+    return {
+        "expand": encode(g._lf_expand) if g._lf_expand is not None else {},
+        "expand_kwargs": encode(g._lf_expand_kwargs)
+        if g._lf_expand_kwargs is not None else None,
+        "partial": {},
+    }
+
+
+def _weight_rule(rule):
+    from airflow.task.priority_strategy import PriorityWeightStrategy
+
+    if isinstance(rule, PriorityWeightStrategy):
+        return "%s.%s" % (type(rule).__module__, type(rule).__qualname__)
+    return str(getattr(rule, "value", rule))
+
+
+def _priority_weight(task):
+    """The task's priority weight; a custom strategy (plugin) evaluated for the first try."""
+    from airflow.task.priority_strategy import PriorityWeightStrategy, parse_time_weight
+
+    if isinstance(task.weight_rule, PriorityWeightStrategy):
+        return parse_time_weight(task.weight_rule, task)
+    return task.priority_weight
+
+
 def task_to_json(task, dag):
     cls = task.operator_class if task.is_mapped else type(task)
     tg = task.task_group
@@ -298,8 +337,8 @@ def task_to_json(task, dag):
         "execution_timeout": td_seconds(task.execution_timeout),
         "pool": task.pool,
         "pool_slots": task.pool_slots,
-        "priority_weight": task.priority_weight,
-        "weight_rule": str(getattr(task.weight_rule, "value", task.weight_rule)),
+        "priority_weight": _priority_weight(task),
+        "weight_rule": _weight_rule(task.weight_rule),
         "queue": task.queue,
         "owner": owner if isinstance(owner, str) else str(owner),
         "do_xcom_push": bool(task.do_xcom_push),
@@ -318,6 +357,8 @@ def task_to_json(task, dag):
         "wait_for_downstream": bool(getattr(task, "wait_for_downstream", False)),
         "is_setup": bool(task.is_setup),
         "is_teardown": bool(task.is_teardown),
+        "on_failure_fail_dagrun": bool(getattr(task, "on_failure_fail_dagrun", False)),
+        "mapped_group": _mapped_group_id(task),
         "max_active_tis_per_dag": getattr(task, "max_active_tis_per_dag", None),
         "max_active_tis_per_dagrun": getattr(task, "max_active_tis_per_dagrun", None),
         "map_index_template": getattr(task, "map_index_template", None),
@@ -377,6 +418,7 @@ def dag_to_json(dag):
             "prefix_group_id": bool(g.prefix_group_id),
             "ui_color": g.ui_color,
             "ui_fgcolor": g.ui_fgcolor,
+            "mapped": _group_mapping(g),
         })
     return {
         "dag_id": dag.dag_id,

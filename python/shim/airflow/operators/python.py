@@ -1,5 +1,7 @@
 """Legacy path of the Python operators."""
 from airflow.providers.standard.operators.python import (  # noqa: F401
+    BranchExternalPythonOperator,
+    ExternalPythonOperator,
     PythonOperator,
     BranchPythonOperator,
     ShortCircuitOperator,

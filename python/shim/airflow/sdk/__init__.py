@@ -62,6 +62,7 @@ _LAZY = {
     "CronDataIntervalTimetable": "airflow.timetables.interval",
     "DeltaDataIntervalTimetable": "airflow.timetables.interval",
     "AssetOrTimeSchedule": "airflow.timetables.assets",
+    "ObjectStoragePath": "airflow.sdk.io.path",
 }
 
 __all__ = sorted(list(_LAZY) + ["timezone", "__version__"])

@@ -298,3 +298,44 @@ def task_decorator_factory(python_callable=None, *, multiple_outputs=None,
 
 # Airflow name of the TaskDecorator protocol
 TaskDecorator = _TaskDecorator
+
+
+class KeywordParameters:
+    """The keyword arguments a callable accepts out of a context (Airflow's helper)."""
+
+    def __init__(self, kwargs):
+        self._kwargs = kwargs
+
+    @classmethod
+    def determine(cls, func, args, kwargs):
+        import inspect
+        import itertools
+
+        signature = inspect.signature(func)
+        has_wildcard_kwargs = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+        for name, param in itertools.islice(signature.parameters.items(), len(args)):
+            if param.kind == inspect.Parameter.VAR_POSITIONAL:
+                break
+            if param.kind == inspect.Parameter.VAR_KEYWORD:
+                continue
+            if name in kwargs:
+                raise ValueError("The key %r in args is a part of kwargs and therefore reserved."
+                                 % name)
+        if has_wildcard_kwargs:
+            return cls(kwargs)
+        return cls({key: kwargs[key] for key in signature.parameters if key in kwargs})
+
+    def unpacking(self):
+        return self._kwargs
+
+
+def determine_kwargs(func, args, kwargs):
+    return KeywordParameters.determine(func, args, kwargs).unpacking()
+
+
+def __getattr__(name):
+    if name == "DecoratedMappedOperator":
+        from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+        return MappedOperator
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

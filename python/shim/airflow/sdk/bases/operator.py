@@ -72,7 +72,13 @@ def validate_trigger_rule(trigger_rule, dag, task_id):
 
 
 def validate_weight_rule(weight_rule):
+    from airflow.task.priority_strategy import PriorityWeightStrategy
     from airflow.utils.weight_rule import WeightRule
+
+    if isinstance(weight_rule, PriorityWeightStrategy):
+        return weight_rule
+    if isinstance(weight_rule, type) and issubclass(weight_rule, PriorityWeightStrategy):
+        return weight_rule()
 
     if isinstance(weight_rule, WeightRule):
         return weight_rule

@@ -147,3 +147,22 @@ class BaseSensorOperator(BaseOperator):
             poke_count += 1
         self.log.info("Success criteria met. Exiting.")
         return xcom_value
+
+
+def poke_mode_only(cls):
+    """Class decorator: the sensor only supports ``mode="poke"`` (Airflow's
+    ``poke_mode_only``); setting another mode raises ``ValueError``."""
+
+    def _mode_setter(self, value):
+        if value != "poke":
+            raise ValueError("Cannot set mode to '%s'. Only 'poke' is acceptable" % (value,))
+        self.__dict__["_mode"] = value
+
+    def _mode_getter(self):
+        return self.__dict__.get("_mode", "poke")
+
+    if not (isinstance(cls, type) and issubclass(cls, BaseSensorOperator)):
+        raise ValueError("poke_mode_only decorator should only be applied to subclasses of "
+                         "BaseSensorOperator, got:%s." % (cls,))
+    cls.mode = property(_mode_getter, _mode_setter)
+    return cls

@@ -30,3 +30,11 @@ def get_parsing_context():
 
     return AirflowParsingContext(dag_id=os.environ.get("_AIRFLOW_PARSING_CONTEXT_DAG_ID"),
                                  task_id=os.environ.get("_AIRFLOW_PARSING_CONTEXT_TASK_ID"))
+
+
+def context_merge(context, *args, **kwargs):
+    """Merge dicts and keyword arguments into ``context`` (Airflow's ``context_merge``)."""
+    if not context:
+        context = Context()
+    context.update(*args, **kwargs)
+    return context

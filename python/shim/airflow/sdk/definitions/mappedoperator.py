@@ -211,6 +211,11 @@ class MappedOperator(AbstractOperator):
         self.task_id = task_id
         if task_group is not None:
             task_group.add(self)
+            if self.get_closest_mapped_task_group() is not None:
+                from leoflow_rt.unsupported import unsupported
+
+                raise unsupported("mapped tasks (.expand) inside a mapped task group (%s in %s)"
+                                  % (task_id, self.get_closest_mapped_task_group().group_id))
         if dag is not None:
             self.dag = dag
         if registry.setup_teardown_stack:

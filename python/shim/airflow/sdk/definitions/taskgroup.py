@@ -1,7 +1,7 @@
 """``TaskGroup``: a named, nestable group of tasks (ids prefixed ``group.task``)."""
 import re
 
-from airflow.sdk.definitions._internal.mixins import as_relatives
+from airflow.sdk.definitions._internal.mixins import ResolveMixin, as_relatives
 from airflow.sdk.definitions._internal.node import DAGNode, validate_group_key
 from airflow.sdk.exceptions import AirflowException, DuplicateTaskIdFound, TaskAlreadyInTaskGroup
 from leoflow_rt import registry
@@ -273,9 +273,77 @@ class TaskGroup(DAGNode):
 
 
 class MappedTaskGroup(TaskGroup):
-    """Not supported by Leoflow Lite (kept so that imports resolve)."""
+    """A task group expanded at run time (``@task_group`` ... ``.expand()`` /
+    ``.expand_kwargs()``): each of its tasks gets one task instance per map index."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, expand=None, expand_kwargs=None, **kwargs):
         from leoflow_rt.unsupported import unsupported
 
-        raise unsupported("mapped task groups (task_group.expand)")
+        if expand is None and expand_kwargs is None:
+            raise TypeError("MappedTaskGroup is created by @task_group ... .expand(); "
+                            "instantiate TaskGroup for a plain group")
+        super().__init__(*args, **kwargs)
+        parent = self.parent_group
+        while parent is not None:
+            if getattr(parent, "is_mapped", False):
+                raise unsupported("mapped task groups nested in a mapped task group "
+                                  "(%s inside %s)" % (self.group_id, parent.group_id))
+            parent = parent.parent_group
+        self.is_mapped = True
+        self._lf_expand = expand
+        self._lf_expand_kwargs = expand_kwargs
+        self.task_id = self.group_id
+
+    def iter_references(self):
+        from airflow.sdk.definitions.xcom_arg import XComArg
+
+        value = self._lf_expand if self._lf_expand is not None else self._lf_expand_kwargs
+        yield from XComArg.iter_xcom_references(value)
+
+    def iter_mapped_dependencies(self):
+        for op, _ in self.iter_references():
+            yield op
+
+    def __iter__(self):
+        from airflow.utils.trigger_rule import TriggerRule
+
+        for child in list(self.children.values()):
+            if getattr(child, "trigger_rule", None) == TriggerRule.ALWAYS:
+                raise ValueError("Task-generated mapping within a mapped task group is not "
+                                 "allowed with trigger rule 'always'")
+            if isinstance(child, TaskGroup):
+                yield from child
+            else:
+                yield child
+
+    def __exit__(self, *exc):
+        if not (exc and exc[0] is not None):
+            for op in {id(o): o for o in self.iter_mapped_dependencies()}.values():
+                self.set_upstream(op)
+        return super().__exit__(*exc)
+
+
+class MappedArgument(ResolveMixin):
+    """A mapped task group's function argument: resolved per map index at run time (the
+    group's ``expand`` value at this task instance's map index)."""
+
+    def __init__(self, key, group=None):
+        self._key = key
+        self._group = group
+
+    @property
+    def group(self):
+        return self._group
+
+    def iter_references(self):
+        if self._group is not None:
+            yield from self._group.iter_references()
+
+    def resolve(self, context):
+        from leoflow_rt.mapping import XComResolver
+
+        return XComResolver(context["ti"], context).resolve(self)
+
+    def __repr__(self):
+        gid = self._group.group_id if self._group is not None else None
+        return "MappedArgument(group=%r, key=%r)" % (gid, self._key)

@@ -96,6 +96,66 @@ def run_callable(func, args, kwargs, outlet_events, log):
             log.warning("Ignoring unknown data of %r received from task", type(item))
 
 
+class ExternalPythonOperator(PythonOperator):
+    """Run ``python_callable`` in another interpreter (``python``, an absolute path), in a
+    subprocess; arguments and the return value travel as JSON, or pickled (``serializer``)."""
+
+    template_fields = tuple({"python"}.union(PythonOperator.template_fields))
+    _lf_args = ("python", "serializer", "string_args", "expect_airflow", "skip_on_exit_code",
+                "env_vars", "inherit_env")
+    BASE_SERIALIZABLE_CONTEXT_KEYS = {
+        "ds", "ds_nodash", "expanded_ti_count", "inlets", "outlets", "run_id",
+        "task_instance_key_str", "test_mode", "ts", "ts_nodash", "ts_nodash_with_tz",
+        "tomorrow_ds", "tomorrow_ds_nodash", "yesterday_ds", "yesterday_ds_nodash",
+    }
+
+    def __init__(self, *, python, python_callable, serializer=None, use_dill=False,
+                 op_args=None, op_kwargs=None, string_args=None, templates_dict=None,
+                 templates_exts=None, expect_airflow=True, skip_on_exit_code=None,
+                 env_vars=None, inherit_env=True, **kwargs):
+        import inspect
+        import types
+
+        if not python:
+            raise ValueError("Python Path must be defined in ExternalPythonOperator")
+        if (not isinstance(python_callable, types.FunctionType)
+                or python_callable.__name__ == "<lambda>"):
+            raise ValueError("%s only supports functions for python_callable arg"
+                             % type(self).__name__)
+        if inspect.isgeneratorfunction(python_callable):
+            raise ValueError("%s does not support using 'yield' in python_callable"
+                             % type(self).__name__)
+        super().__init__(python_callable=python_callable, op_args=op_args, op_kwargs=op_kwargs,
+                         templates_dict=templates_dict, templates_exts=templates_exts, **kwargs)
+        if use_dill:
+            serializer = "dill"
+        if serializer not in (None, "json", "pickle", "dill", "cloudpickle"):
+            raise AirflowException("Unsupported serializer %r. Expected one of 'pickle', "
+                                   "'dill', 'cloudpickle' (or 'json')" % (serializer,))
+        self.python = python
+        self.serializer = serializer
+        self.use_dill = serializer == "dill"
+        self.string_args = list(string_args or [])
+        self.expect_airflow = expect_airflow
+        if skip_on_exit_code is None:
+            self.skip_on_exit_code = []
+        elif isinstance(skip_on_exit_code, int):
+            self.skip_on_exit_code = [skip_on_exit_code]
+        else:
+            self.skip_on_exit_code = list(skip_on_exit_code)
+        self.env_vars = env_vars
+        self.inherit_env = inherit_env
+
+    def execute(self, context):
+        keep = {k: v for k, v in context.items() if k in self.BASE_SERIALIZABLE_CONTEXT_KEYS}
+        return super().execute(keep)
+
+    def execute_callable(self):
+        from leoflow_rt import external
+
+        return external.run(self, self.op_args, self.op_kwargs)
+
+
 XCOM_SKIPMIXIN_KEY = "skipmixin_key"
 XCOM_SKIPMIXIN_SKIPPED = "skipped"
 XCOM_SKIPMIXIN_FOLLOWED = "followed"
@@ -223,6 +283,16 @@ class BaseBranchOperator(BaseOperator, BranchMixIn):
 
 class BranchPythonOperator(PythonOperator, BranchMixIn):
     """The callable returns the task id (or list of ids) to follow."""
+
+    _lf_kind = "branch"
+    inherits_from_skipmixin = True
+
+    def execute(self, context):
+        return self.do_branch(context, super().execute(context))
+
+
+class BranchExternalPythonOperator(ExternalPythonOperator, BranchMixIn):
+    """``ExternalPythonOperator`` whose callable returns the task id(s) to follow."""
 
     _lf_kind = "branch"
     inherits_from_skipmixin = True

@@ -50,6 +50,22 @@ class DAGNode(DependencyMixin):
                 return self.node_id[len(prefix):]
         return self.node_id
 
+    def get_closest_mapped_task_group(self):
+        """The innermost mapped task group this node is in, or None."""
+        group = self.task_group
+        while group is not None:
+            if getattr(group, "is_mapped", False):
+                return group
+            group = group.parent_group
+        return None
+
+    def iter_mapped_task_groups(self):
+        group = self.task_group
+        while group is not None:
+            if getattr(group, "is_mapped", False):
+                yield group
+            group = group.parent_group
+
     def has_dag(self):
         return self.dag is not None
 

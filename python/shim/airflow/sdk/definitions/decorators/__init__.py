@@ -6,7 +6,7 @@ from leoflow_rt.unsupported import unsupported
 
 class TaskDecoratorCollection:
     """``@task``, ``@task.python``, ``@task.bash``, ``@task.branch``, ``@task.short_circuit``,
-    ``@task.sensor``, ``@task.docker``."""
+    ``@task.sensor``, ``@task.docker``, ``@task.external_python``."""
 
     @staticmethod
     def python(python_callable=None, multiple_outputs=None, **kwargs):
@@ -42,6 +42,21 @@ class TaskDecoratorCollection:
         from airflow.providers.standard.decorators.sensor import sensor_task
 
         return sensor_task(python_callable, **kwargs)
+
+    @staticmethod
+    def external_python(python=None, python_callable=None, multiple_outputs=None, **kwargs):
+        from airflow.providers.standard.decorators.external_python import external_python_task
+
+        return external_python_task(python, python_callable, multiple_outputs, **kwargs)
+
+    @staticmethod
+    def branch_external_python(python=None, python_callable=None, multiple_outputs=None,
+                               **kwargs):
+        from airflow.providers.standard.decorators.branch_external_python import (
+            branch_external_python_task,
+        )
+
+        return branch_external_python_task(python, python_callable, multiple_outputs, **kwargs)
 
     @staticmethod
     def docker(python_callable=None, multiple_outputs=None, **kwargs):

@@ -1,0 +1,1 @@
+from airflow.sdk.io.path import ObjectStoragePath  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow.listeners import hookimpl  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow.plugins_manager import AirflowPlugin, AirflowPluginException  # noqa: F401

@@ -1,0 +1,1 @@
+from airflow.sdk.execution_time.timeout import timeout  # noqa: F401
