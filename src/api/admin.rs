@@ -4,14 +4,12 @@
 //! answered empty in Airflow's shapes. Also the multi-column `order_by` those lists share.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use serde::Deserialize;
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::params::Params;
 use super::resources;
 use super::routes::Group;
-use super::task_instances::path_int;
 use super::{ApiError, AppState, config, connections, event_logs};
 use crate::ops::resources::{Connections, Pools, Variables};
 use crate::store::filter::Order;

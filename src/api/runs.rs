@@ -565,25 +565,8 @@ pub fn reads(g: Group) -> Group {
     g.get("/dags/{dag_id}/dagRuns", list)
         .get(RUN, get)
         .get(&format!("{RUN}/wait"), wait)
-        .get(&format!("{RUN}/upstreamAssetEvents"), upstream_asset_events)
         // A read in bulk: Airflow lets viewers call it.
         .post("/dags/{dag_id}/dagRuns/list", list_batch)
-}
-
-/// `GET .../dagRuns/{dag_run_id}/upstreamAssetEvents`: the asset events that triggered the
-/// run. Lite's runs are never created by asset events, so the list is empty (404 without the
-/// run, as Airflow).
-pub async fn upstream_asset_events(
-    State(s): State<AppState>,
-    Path((dag_id, run_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let (d, r) = (dag_id.clone(), run_id.clone());
-    if s.store.read(move |db| q::get(db, &d, &r)).await?.is_none() {
-        return Err(ApiError::not_found(format!(
-            "The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found"
-        )));
-    }
-    Ok(Json(json!({"asset_events": [], "total_entries": 0})))
 }
 
 /// The run routes that change runs.
