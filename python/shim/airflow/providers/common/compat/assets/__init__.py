@@ -8,3 +8,6 @@ _IMPORT_MAP.update({name: "airflow.api_fastapi.auth.managers.models.resource_det
                     for name in _SERVER})
 __getattr__ = create_module_getattr(import_map=_IMPORT_MAP, modname=__name__)
 __all__ = sorted(_IMPORT_MAP)
+
+# Installed provider packages (the real common-sql, common-compat...) extend this package.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)

@@ -1,0 +1,3 @@
+
+# Installed provider packages (the real common-sql, common-compat...) extend this package.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
