@@ -287,3 +287,74 @@ fn a_provider_needing_the_real_airflow_names_the_package_and_the_missing_piece()
         "{text}"
     );
 }
+
+/// `@task.virtualenv` and `PythonVirtualenvOperator`: a fresh venv with the task's requirement
+/// (installed from PyPI), built once per requirement set under the home and reused by the next
+/// run, with its build in the task log.
+#[test]
+fn virtualenv_tasks_build_their_venv_once_and_reuse_it() {
+    let home = tempfile::tempdir().unwrap();
+    let dags = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dags.path().join("venv_dag.py"),
+        r#"
+from airflow.sdk import DAG, task
+from airflow.providers.standard.operators.python import PythonVirtualenvOperator
+
+def classic(n):
+    import six
+    return {"six": six.__version__, "n": n}
+
+with DAG("venv_dag", schedule=None):
+    @task.virtualenv(requirements=["six==1.17.0"], system_site_packages=False,
+                     expect_airflow=False)
+    def in_venv(x):
+        import sys, six
+        return {"six": six.__version__, "x": x * 2, "prefix": sys.prefix}
+
+    c = PythonVirtualenvOperator(task_id="classic", python_callable=classic, op_args=[3],
+                                 requirements="six==1.17.0", system_site_packages=False,
+                                 expect_airflow=False)
+    c >> in_venv(21)
+"#,
+    )
+    .unwrap();
+    let s = Server::start(home.path(), &[dags.path().to_str().unwrap()]);
+    let xcom = |run_id: &str, task: &str| {
+        get_json(&s.url(&format!(
+            "/api/v2/dags/venv_dag/dagRuns/{}/taskInstances/{task}/xcomEntries/return_value",
+            enc_run(run_id)
+        )))
+        .1["value"]
+            .clone()
+    };
+    let mut logs = Vec::new();
+    for _ in 0..2 {
+        let run_id = trigger_when_parsed(&s, "venv_dag", json!({}), Duration::from_secs(30));
+        let (run, tis) = run_result(&s, "venv_dag", &run_id, Duration::from_secs(240));
+        let log = try_log(home.path(), "venv_dag", &run_id, "in_venv", 1);
+        assert_eq!(run["state"], "success", "{tis:?}\n{log}\n{}", s.output());
+        let v = xcom(&run_id, "in_venv");
+        assert_eq!(v["six"], "1.17.0", "{v}");
+        assert_eq!(v["x"], 42);
+        let prefix = v["prefix"].as_str().unwrap();
+        assert!(
+            prefix.starts_with(home.path().join("venvs").to_str().unwrap()),
+            "{prefix}"
+        );
+        assert_eq!(xcom(&run_id, "classic"), json!({"six": "1.17.0", "n": 3}));
+        logs.push(log);
+    }
+    // Both tasks name the same requirement set: one venv, built once.
+    let venvs: Vec<_> = std::fs::read_dir(home.path().join("venvs"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(venvs.len(), 1, "{venvs:?}");
+    assert!(
+        logs[1].contains("Using the cached virtualenv"),
+        "{}",
+        logs[1]
+    );
+}

@@ -25,7 +25,8 @@ _BYTE_UNITS = {"b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 #: Decorators removed from a ``@task.docker`` function's source (Airflow removes these).
 _TASK_DECORATORS = ("task.docker", "docker_task", "setup", "teardown", "task.skip_if",
                     "task.run_if", "task.external_python", "task.branch_external_python",
-                    "external_python_task", "branch_external_python_task")
+                    "external_python_task", "branch_external_python_task", "task.virtualenv",
+                    "virtualenv_task", "task.branch_virtualenv")
 
 
 class ContainerConfigError(ValueError):

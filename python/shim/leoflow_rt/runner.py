@@ -277,6 +277,9 @@ class Runner:
                                    % (cwd, e.strerror or e)) from None
             mark = self.mark
             install_getters(spec, self.sink)
+            from leoflow_rt import venvs
+
+            venvs.CACHE_DIR = spec.get("venv_cache")
             self.ti = RuntimeTaskInstance(spec, XComStore(spec.get("xcom")), self.sink)
             self._load()
             mark("import")

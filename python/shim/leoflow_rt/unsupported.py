@@ -10,7 +10,7 @@ import sys
 
 SUPPORTED_OPERATORS = (
     "BashOperator", "BranchDateTimeOperator", "BranchDayOfWeekOperator", "BranchPythonOperator",
-    "BranchExternalPythonOperator", "DockerOperator", "EmptyOperator", "ExternalPythonOperator", "HttpOperator", "LatestOnlyOperator", "PythonOperator",
+    "BranchExternalPythonOperator", "DockerOperator", "EmptyOperator", "ExternalPythonOperator", "HttpOperator", "LatestOnlyOperator", "PythonOperator", "PythonVirtualenvOperator",
     "ShortCircuitOperator", "SimpleHttpOperator", "TriggerDagRunOperator",
 )
 SUPPORTED_SENSORS = (
@@ -20,7 +20,7 @@ SUPPORTED_SENSORS = (
 SUPPORTED_DECORATORS = (
     "@task", "@task.python", "@task.bash", "@task.branch", "@task.short_circuit", "@task.sensor",
     "@task.docker", "@task.external_python",
-    "@task.branch_external_python",
+    "@task.branch_external_python", "@task.virtualenv",
 )
 
 

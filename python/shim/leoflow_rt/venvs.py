@@ -15,6 +15,8 @@ import sys
 import time
 
 READY = ".leoflow-ready"
+#: Where venvs are kept (the TI's ``venv_cache``, set by the runner).
+CACHE_DIR = None
 
 
 def _requirements(requirements):

@@ -2,6 +2,7 @@
 from airflow.providers.standard.operators.python import (  # noqa: F401
     BranchExternalPythonOperator,
     ExternalPythonOperator,
+    PythonVirtualenvOperator,
     PythonOperator,
     BranchPythonOperator,
     ShortCircuitOperator,

@@ -156,6 +156,50 @@ class ExternalPythonOperator(PythonOperator):
         return external.run(self, self.op_args, self.op_kwargs)
 
 
+class PythonVirtualenvOperator(ExternalPythonOperator):
+    """Run ``python_callable`` in a virtualenv with ``requirements``. Lite builds each
+    requirement set's venv once and keeps it under its home (``home/venvs``, or
+    ``venv_cache_path``), logging the build in the task log; the call then runs as
+    ``ExternalPythonOperator`` does."""
+
+    template_fields = tuple({"requirements", "index_urls", "venv_cache_path"}.union(
+        PythonOperator.template_fields))
+    _lf_args = ExternalPythonOperator._lf_args + (
+        "requirements", "python_version", "system_site_packages", "pip_install_options",
+        "index_urls", "venv_cache_path")
+
+    def __init__(self, *, python_callable, requirements=None, python_version=None,
+                 system_site_packages=True, pip_install_options=None, index_urls=None,
+                 index_urls_from_connection_ids=None, venv_cache_path=None, **kwargs):
+        if index_urls_from_connection_ids:
+            raise AirflowException("index_urls_from_connection_ids is not supported by Leoflow "
+                                   "Lite: pass index_urls")
+        super().__init__(python="<virtualenv>", python_callable=python_callable, **kwargs)
+        if isinstance(requirements, str):
+            requirements = [requirements]
+        self.requirements = list(requirements or [])
+        self.python_version = python_version
+        self.system_site_packages = system_site_packages
+        self.pip_install_options = list(pip_install_options or [])
+        self.index_urls = list(index_urls) if index_urls else None
+        self.venv_cache_path = venv_cache_path
+
+    def execute_callable(self):
+        import os
+        import tempfile
+
+        from leoflow_rt import external, venvs
+
+        cache = self.venv_cache_path or venvs.CACHE_DIR or os.path.join(
+            tempfile.gettempdir(), "leoflow-venvs")
+        self.python = venvs.ensure(
+            str(cache), requirements=self.requirements, python_version=self.python_version,
+            system_site_packages=self.system_site_packages,
+            pip_install_options=self.pip_install_options, index_urls=self.index_urls,
+            log=self.log.info)
+        return external.run(self, self.op_args, self.op_kwargs)
+
+
 XCOM_SKIPMIXIN_KEY = "skipmixin_key"
 XCOM_SKIPMIXIN_SKIPPED = "skipped"
 XCOM_SKIPMIXIN_FOLLOWED = "followed"

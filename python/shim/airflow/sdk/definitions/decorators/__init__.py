@@ -50,6 +50,12 @@ class TaskDecoratorCollection:
         return external_python_task(python, python_callable, multiple_outputs, **kwargs)
 
     @staticmethod
+    def virtualenv(python_callable=None, multiple_outputs=None, **kwargs):
+        from airflow.providers.standard.decorators.python_virtualenv import virtualenv_task
+
+        return virtualenv_task(python_callable, multiple_outputs, **kwargs)
+
+    @staticmethod
     def branch_external_python(python=None, python_callable=None, multiple_outputs=None,
                                **kwargs):
         from airflow.providers.standard.decorators.branch_external_python import (
