@@ -3,8 +3,8 @@ from airflow.sdk import DAG, task
 
 with DAG("broken_unsupported_decorator", schedule=None):
 
-    @task.virtualenv(requirements=["pandas"])
-    def in_venv():
+    @task.kubernetes(image="python:3.12")
+    def in_pod():
         pass
 
-    in_venv()
+    in_pod()

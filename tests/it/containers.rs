@@ -82,6 +82,11 @@ with DAG("in_image", schedule=None):
         &[],
         &["--executor", "docker", dags.path().to_str().unwrap()],
     );
+    // The banner is read from the server's output as it comes: wait for its last line.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !s.output().contains("Stop") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(
         s.output().contains("Podman") || s.output().contains("Docker"),
         "{}",
