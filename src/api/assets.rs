@@ -422,25 +422,6 @@ struct MaterializeBody {
     partition_key: Option<String>,
 }
 
-fn date(
-    field: &str,
-    v: &Option<String>,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    match v.as_deref() {
-        None => Ok(None),
-        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .map(|t| Some(t.with_timezone(&chrono::Utc)))
-            .map_err(|_| {
-                ApiError::unprocessable(
-                    "datetime_from_date_parsing",
-                    &["body", field],
-                    "Input should be a valid datetime with a time zone (RFC 3339)",
-                    json!(s),
-                )
-            }),
-    }
-}
-
 /// `POST /assets/{asset_id}/materialize`: the run of the DAG producing the asset.
 async fn materialize(
     State(s): State<AppState>,
@@ -482,10 +463,13 @@ async fn materialize(
     let t = ops::runs::Trigger {
         dag_id: String::new(),
         run_id: body.dag_run_id,
-        logical_date: date("logical_date", &body.logical_date)?,
-        run_after: date("run_after", &body.run_after)?,
-        data_interval_start: date("data_interval_start", &body.data_interval_start)?,
-        data_interval_end: date("data_interval_end", &body.data_interval_end)?,
+        logical_date: super::runs::parse_date("logical_date", &body.logical_date)?,
+        run_after: super::runs::parse_date("run_after", &body.run_after)?,
+        data_interval_start: super::runs::parse_date(
+            "data_interval_start",
+            &body.data_interval_start,
+        )?,
+        data_interval_end: super::runs::parse_date("data_interval_end", &body.data_interval_end)?,
         conf,
         note: body.note,
         triggered_by: "rest_api",

@@ -335,7 +335,7 @@ pub struct TriggerBody {
     note: Option<String>,
 }
 
-fn parse_date(
+pub(super) fn parse_date(
     field: &str,
     v: &Option<String>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {

@@ -382,16 +382,7 @@ fn expand_one(
     }
     ti.map_index = 0;
     ti.state = Some(state::SCHEDULED.into());
-    let new_ids: Vec<String> = (1..n).map(|_| new_id()).collect();
-    let added = new_ids
-        .iter()
-        .enumerate()
-        .map(|(k, id)| TiRow {
-            id: id.clone(),
-            map_index: k as i64 + 1,
-            ..ti.clone()
-        })
-        .collect();
+    let (new_ids, added) = fan_out(ti, n, new_id);
     p.changes.push(Change::Expand {
         ti_id: ti.id.clone(),
         new_ids,
@@ -510,16 +501,7 @@ fn expand_in_group(
         Ok(n) => n,
     };
     ti.map_index = 0;
-    let new_ids: Vec<String> = (1..n).map(|_| new_id()).collect();
-    let added = new_ids
-        .iter()
-        .enumerate()
-        .map(|(k, id)| TiRow {
-            id: id.clone(),
-            map_index: k as i64 + 1,
-            ..ti.clone()
-        })
-        .collect();
+    let (new_ids, added) = fan_out(ti, n, new_id);
     p.changes.push(Change::ExpandPending {
         ti_id: ti.id.clone(),
         new_ids,
@@ -626,6 +608,21 @@ pub fn dispatch(mut ready: Vec<Ready>, mut slots: Slots) -> (Vec<Ready>, Vec<(St
 /// The event a task instance's change publishes.
 pub fn ti_event(ti: &TiRow) -> Value {
     json!({"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index, "state": ti.state, "try_number": ti.try_number})
+}
+
+/// Map indexes 1..n of a placeholder that became index 0: their new ids and rows.
+fn fan_out(ti: &TiRow, n: usize, new_id: &mut dyn FnMut() -> String) -> (Vec<String>, Vec<TiRow>) {
+    let new_ids: Vec<String> = (1..n).map(|_| new_id()).collect();
+    let added = new_ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| TiRow {
+            id: id.clone(),
+            map_index: k as i64 + 1,
+            ..ti.clone()
+        })
+        .collect();
+    (new_ids, added)
 }
 
 #[cfg(test)]

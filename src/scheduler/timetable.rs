@@ -17,16 +17,8 @@ use crate::dag::model::{Dag, Schedule};
 
 /// The first tick strictly after `after` (or at/after `start` when there is no previous run).
 pub fn next_tick(dag: &Dag, after: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    let start = dag
-        .start_date
-        .as_deref()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let end = dag
-        .end_date
-        .as_deref()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc));
+    let start = parse(dag.start_date.as_deref());
+    let end = parse(dag.end_date.as_deref());
     let mut schedule = dag.schedule.as_ref()?;
     // `AssetOrTimeSchedule`: its time schedule ticks (asset updates trigger the other runs).
     if let Schedule::Assets {
